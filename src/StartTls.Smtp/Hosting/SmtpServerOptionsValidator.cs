@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Options;
+using StartTls.Smtp.Transport;
+
+namespace StartTls.Smtp.Hosting;
+
+/// <summary>Validates <see cref="SmtpServerOptions"/> when the server starts, naming every problem at once.</summary>
+public sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, SmtpServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.MaxMessageSize < 1)
+        {
+            failures.Add("MaxMessageSize must be positive.");
+        }
+
+        if (options.MaxCommandLineLength is < 512 or > 1024 * 1024)
+        {
+            failures.Add("MaxCommandLineLength must be between 512 (RFC 5321 §4.5.3.1.4) and 1048576.");
+        }
+
+        if (options.MaxTextLineLength is < 1000 or > 1024 * 1024)
+        {
+            failures.Add("MaxTextLineLength must be between 1000 (RFC 5321 §4.5.3.1.6) and 1048576.");
+        }
+
+        if (options.MaxRecipients < 1)
+        {
+            failures.Add("MaxRecipients must be at least 1.");
+        }
+
+        if (options.MaxBadCommands < 1)
+        {
+            failures.Add("MaxBadCommands must be at least 1.");
+        }
+
+        if (options.MaxConnections < 1)
+        {
+            failures.Add("MaxConnections must be at least 1.");
+        }
+
+        if (options.MaxConnectionsPerIp < 0)
+        {
+            failures.Add("MaxConnectionsPerIp must be 0 (no limit) or more.");
+        }
+
+        CheckTimeout(failures, nameof(options.GreetingTimeout), options.GreetingTimeout);
+        CheckTimeout(failures, nameof(options.CommandTimeout), options.CommandTimeout);
+        CheckTimeout(failures, nameof(options.DataBlockTimeout), options.DataBlockTimeout);
+        CheckTimeout(failures, nameof(options.DataTimeout), options.DataTimeout);
+        if (options.GreetingDelay < TimeSpan.Zero || options.GreetingDelay > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("GreetingDelay must be between zero and 5 minutes.");
+        }
+
+        if (options.ShutdownTimeout < TimeSpan.Zero)
+        {
+            failures.Add("ShutdownTimeout must not be negative.");
+        }
+
+        if (!Enum.IsDefined(options.BareLineEndings))
+        {
+            failures.Add("BareLineEndings is not a known value.");
+        }
+
+        if (options.ServerName is { } serverName && (serverName.Length == 0 || serverName.Length > 255 || !IsPrintableAscii(serverName)))
+        {
+            failures.Add("ServerName must be 1 to 255 printable ASCII characters without spaces.");
+        }
+
+        foreach (var endpoint in options.Endpoints)
+        {
+            if (!EndpointParser.TryParse(endpoint?.Address, out _, out var error))
+            {
+                failures.Add("Endpoints: " + error + ".");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckTimeout(List<string> failures, string name, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero || value > TimeSpan.FromHours(1))
+        {
+            failures.Add(name + " must be more than zero and at most one hour.");
+        }
+    }
+
+    private static bool IsPrintableAscii(string value)
+    {
+        foreach (var c in value)
+        {
+            if (c is <= ' ' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,14 @@
+namespace StartTls.Smtp.Protocol;
+
+/// <summary>What the connection loop does after a command.</summary>
+internal enum ConnectionAction
+{
+    /// <summary>Read the next command.</summary>
+    Continue,
+
+    /// <summary>Receive message content (the 354 has been written).</summary>
+    ReceiveData,
+
+    /// <summary>Flush the replies written so far and close.</summary>
+    Close,
+}

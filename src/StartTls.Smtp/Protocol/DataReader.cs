@@ -1,0 +1,239 @@
+using System.Buffers;
+
+namespace StartTls.Smtp.Protocol;
+
+/// <summary>
+/// Reads DATA content as it streams in: undoes dot-stuffing (the first line too), recognises only
+/// <c>&lt;CRLF&gt;.&lt;CRLF&gt;</c> as the end, refuses or normalises bare CR and LF, refuses NUL, and enforces the
+/// line and message size limits without holding any line. The state survives between calls, so the input may be
+/// split at any byte.
+/// </summary>
+/// <remarks>
+/// The output is the message as delivered: CRLF line endings, the final CRLF kept, the terminator's dot dropped.
+/// Once a limit is exceeded the reader stops writing but keeps parsing, so it still finds the terminator and the
+/// client gets its reply after the final dot (RFC 1870 §6.3).
+/// </remarks>
+internal struct DataReader
+{
+    private static readonly SearchValues<byte> Specials = SearchValues.Create("\r\n\0"u8);
+
+    private readonly long _maxSize;
+    private readonly int _maxLineContent;
+    private readonly bool _normalize;
+    private State _state;
+    private int _lineLength;
+
+    public DataReader(long maxMessageSize, int maxTextLineLength, BareLineEndingHandling bareLineEndings)
+    {
+        _maxSize = maxMessageSize;
+        _maxLineContent = maxTextLineLength - 2;
+        _normalize = bareLineEndings == BareLineEndingHandling.Normalize;
+        _state = State.LineStart;
+    }
+
+    private enum State : byte
+    {
+        LineStart,
+        SoftLineStart,
+        Dot,
+        DotCr,
+        InLine,
+        Cr,
+    }
+
+    /// <summary>Octets of content produced so far (after dot-unstuffing), counted even when not written.</summary>
+    public long Size { get; private set; }
+
+    /// <summary>True once the content grew over the size limit.</summary>
+    public bool SizeExceeded { get; private set; }
+
+    /// <summary>True once a line grew over the text line limit.</summary>
+    public bool LineTooLong { get; private set; }
+
+    /// <summary>
+    /// Processes <paramref name="input"/>. Content goes to <paramref name="output"/> unless it is
+    /// <see langword="null"/> or a limit has been exceeded. <paramref name="consumed"/> is where the caller resumes:
+    /// just after the terminator, at the offending byte, or at the end.
+    /// </summary>
+    public DataStatus Process(in ReadOnlySequence<byte> input, IBufferWriter<byte>? output, out SequencePosition consumed)
+    {
+        long offset = 0;
+        foreach (var segment in input)
+        {
+            var status = Process(segment.Span, output, out var used);
+            offset += used;
+            if (status != DataStatus.NeedMoreData)
+            {
+                consumed = input.GetPosition(offset);
+                return status;
+            }
+        }
+
+        consumed = input.End;
+        return DataStatus.NeedMoreData;
+    }
+
+    /// <summary>Processes one contiguous span; <paramref name="used"/> counts the bytes taken.</summary>
+    public DataStatus Process(ReadOnlySpan<byte> span, IBufferWriter<byte>? output, out int used)
+    {
+        var i = 0;
+        while (i < span.Length)
+        {
+            switch (_state)
+            {
+                case State.LineStart:
+                    _lineLength = 0;
+                    if (span[i] == (byte)'.')
+                    {
+                        _state = State.Dot;
+                        _lineLength = 1;
+                        i++;
+                    }
+                    else
+                    {
+                        _state = State.InLine;
+                    }
+
+                    break;
+
+                case State.SoftLineStart:
+                    // After a normalised bare line ending there is no dot handling: such a line can never end DATA.
+                    _lineLength = 0;
+                    _state = State.InLine;
+                    break;
+
+                case State.Dot:
+                    if (span[i] == (byte)'\r')
+                    {
+                        _state = State.DotCr;
+                        i++;
+                    }
+                    else if (span[i] == (byte)'\n')
+                    {
+                        // ".<LF>": not a terminator. Keep the lone dot as content, then treat the LF as bare.
+                        if (!_normalize)
+                        {
+                            used = i;
+                            return DataStatus.BareLineEnding;
+                        }
+
+                        Emit(output, "."u8);
+                        _state = State.InLine;
+                    }
+                    else
+                    {
+                        // A leading dot followed by more text was stuffing: drop it (RFC 5321 §4.5.2).
+                        _state = State.InLine;
+                    }
+
+                    break;
+
+                case State.DotCr:
+                    if (span[i] == (byte)'\n')
+                    {
+                        _state = State.LineStart;
+                        used = i + 1;
+                        return DataStatus.Completed;
+                    }
+
+                    if (!_normalize)
+                    {
+                        used = i;
+                        return DataStatus.BareLineEnding;
+                    }
+
+                    // ".<CR>x": a dot line ended by a bare CR; keep it as text.
+                    Emit(output, ".\r\n"u8);
+                    _state = State.SoftLineStart;
+                    break;
+
+                case State.InLine:
+                {
+                    var rest = span[i..];
+                    var special = rest.IndexOfAny(Specials);
+                    var run = special < 0 ? rest : rest[..special];
+                    if (run.Length > 0)
+                    {
+                        _lineLength += run.Length;
+                        if (_lineLength > _maxLineContent)
+                        {
+                            LineTooLong = true;
+                        }
+
+                        Emit(output, run);
+                        i += run.Length;
+                    }
+
+                    if (special < 0)
+                    {
+                        break;
+                    }
+
+                    var b = span[i];
+                    if (b == (byte)'\r')
+                    {
+                        _state = State.Cr;
+                        i++;
+                    }
+                    else if (b == (byte)'\n')
+                    {
+                        if (!_normalize)
+                        {
+                            used = i;
+                            return DataStatus.BareLineEnding;
+                        }
+
+                        Emit(output, "\r\n"u8);
+                        _state = State.SoftLineStart;
+                        i++;
+                    }
+                    else
+                    {
+                        used = i;
+                        return DataStatus.Nul;
+                    }
+
+                    break;
+                }
+
+                case State.Cr:
+                    if (span[i] == (byte)'\n')
+                    {
+                        Emit(output, "\r\n"u8);
+                        _state = State.LineStart;
+                        i++;
+                    }
+                    else
+                    {
+                        if (!_normalize)
+                        {
+                            used = i;
+                            return DataStatus.BareLineEnding;
+                        }
+
+                        Emit(output, "\r\n"u8);
+                        _state = State.SoftLineStart;
+                    }
+
+                    break;
+            }
+        }
+
+        used = span.Length;
+        return DataStatus.NeedMoreData;
+    }
+
+    private void Emit(IBufferWriter<byte>? output, ReadOnlySpan<byte> bytes)
+    {
+        Size += bytes.Length;
+        if (Size > _maxSize)
+        {
+            SizeExceeded = true;
+        }
+
+        if (output is not null && !SizeExceeded && !LineTooLong)
+        {
+            output.Write(bytes);
+        }
+    }
+}

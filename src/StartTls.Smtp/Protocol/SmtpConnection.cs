@@ -1,0 +1,570 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using StartTls.Smtp.Diagnostics;
+using StartTls.Smtp.Storage;
+
+namespace StartTls.Smtp.Protocol;
+
+/// <summary>
+/// One SMTP session over any <see cref="IDuplexPipe"/>: reads command lines, runs the state machine, streams message
+/// content to the store and writes replies. It knows nothing of sockets, so it can run under any transport.
+/// </summary>
+/// <remarks>
+/// Replies to one pipelined group are written into the output pipe and flushed once, just before the connection
+/// waits for more input (RFC 2920 §3.2). All timeouts share one timer that moves a deadline and cancels the pending
+/// read when it passes.
+/// </remarks>
+internal sealed partial class SmtpConnection : IDisposable
+{
+    private static readonly PipeOptions ContentPipeOptions = new(
+        pauseWriterThreshold: 64 * 1024,
+        resumeWriterThreshold: 32 * 1024,
+        minimumSegmentSize: 4096,
+        useSynchronizationContext: false);
+
+    private static readonly SmtpReply StartMailInput = new(354, null, "Start mail input; end with <CRLF>.<CRLF>");
+    private static readonly SmtpReply HandlerFailed = new(421, "4.3.0", "Temporary failure, try again later");
+
+    private readonly ServerServices _services;
+    private readonly ProtocolSettings _settings;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly SmtpSession _session;
+    private readonly CancellationToken _aborted;
+    private readonly Timer _timer;
+    private CommandLineReader _lines;
+    private SmtpEnvelope? _transaction;
+    private bool _greeted;
+    private int _errors;
+    private bool _pendingFlush;
+    private long _deadline = long.MaxValue;
+    private volatile bool _shutdownRequested;
+    private volatile bool _waitingForCommand;
+
+    public SmtpConnection(ServerServices services, IDuplexPipe transport, SmtpSession session, CancellationToken aborted)
+    {
+        _services = services;
+        _settings = services.Settings;
+        _input = transport.Input;
+        _output = transport.Output;
+        _session = session;
+        _aborted = aborted;
+        _timer = new Timer(static state => ((SmtpConnection)state!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    /// <summary>The session's facts.</summary>
+    public SmtpSession Session => _session;
+
+    /// <summary>
+    /// Asks the connection to end gracefully: a connection waiting for a command gets <c>421 4.3.2</c> now; one
+    /// receiving a message finishes it first.
+    /// </summary>
+    public void RequestShutdown()
+    {
+        _shutdownRequested = true;
+        if (_waitingForCommand)
+        {
+            _input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>Serves the session until it ends. Never throws for anything the client does.</summary>
+    public async Task RunAsync()
+    {
+        Log.ConnectionOpened(_services.Logger, _session.Id, _session.RemoteEndPoint, _session.LocalEndPoint);
+        try
+        {
+            if (!await AdmitAsync().ConfigureAwait(false))
+            {
+                await FlushAsync().ConfigureAwait(false);
+                return;
+            }
+
+            Write(_settings.Greeting);
+            await CommandLoopAsync().ConfigureAwait(false);
+            await FlushAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_aborted.IsCancellationRequested)
+        {
+            // Aborted by the server (shutdown deadline): nothing more to say.
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or TimeoutException or OperationCanceledException)
+        {
+            Log.ConnectionError(_services.Logger, _session.Id, ex);
+        }
+#pragma warning disable CA1031 // One broken connection must never take the server down.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.UnexpectedError(_services.Logger, _session.Id, ex);
+        }
+        finally
+        {
+            await _timer.DisposeAsync().ConfigureAwait(false);
+            await NotifyClosedAsync().ConfigureAwait(false);
+            Log.ConnectionClosed(_services.Logger, _session.Id, _session.MessageCount);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _timer.Dispose();
+
+    private async ValueTask<bool> AdmitAsync()
+    {
+        var handler = _services.SessionHandler;
+        if (handler is not null)
+        {
+            SmtpReply? refusal;
+            try
+            {
+                refusal = await handler.OnConnectedAsync(_session, _aborted).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The application's failure becomes a reply, not a crash.
+            catch (Exception ex) when (ex is not OperationCanceledException || !_aborted.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                Log.SessionHandlerFailed(_services.Logger, _session.Id, ex);
+                refusal = HandlerFailed;
+            }
+
+            if (refusal is not null)
+            {
+                Log.ConnectionRefusedByHandler(_services.Logger, _session.Id, refusal.Code);
+                SmtpMetrics.ConnectionsRefused.Add(1);
+                Write(refusal);
+                return false;
+            }
+        }
+
+        if (_settings.GreetingDelay > TimeSpan.Zero && await IsEarlyTalkerAsync().ConfigureAwait(false))
+        {
+            Log.EarlyTalker(_services.Logger, _session.Id);
+            SmtpMetrics.Violation("early_talker");
+            Write(Replies.EarlyTalker);
+            return false;
+        }
+
+        return true;
+    }
+
+    private async ValueTask<bool> IsEarlyTalkerAsync()
+    {
+        SetDeadline(_settings.GreetingDelay);
+        var result = await _input.ReadAsync().ConfigureAwait(false);
+        var talked = !result.Buffer.IsEmpty || result.IsCompleted;
+        _input.AdvanceTo(result.Buffer.Start);
+        return talked;
+    }
+
+    private async Task CommandLoopAsync()
+    {
+        SetDeadline(_settings.GreetingTimeout);
+        var phase = "the first command";
+        while (true)
+        {
+            await FlushAsync().ConfigureAwait(false);
+
+            _waitingForCommand = true;
+            ReadResult result;
+            try
+            {
+                if (_shutdownRequested)
+                {
+                    Write(Replies.ShuttingDown);
+                    return;
+                }
+
+                result = await _input.ReadAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _waitingForCommand = false;
+            }
+
+            var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                if (_shutdownRequested)
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                    Write(Replies.ShuttingDown);
+                    return;
+                }
+
+                if (IsExpired)
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                    Log.Timeout(_services.Logger, _session.Id, phase);
+                    SmtpMetrics.Timeouts.Add(1);
+                    Write(Replies.Timeout);
+                    return;
+                }
+            }
+
+            var action = ConnectionAction.Continue;
+            var progressed = false;
+            while (action == ConnectionAction.Continue)
+            {
+                var status = _lines.TryRead(ref buffer, _settings.MaxCommandLineLength, out var line);
+                if (status == LineStatus.Incomplete)
+                {
+                    break;
+                }
+
+                progressed = true;
+                action = status switch
+                {
+                    LineStatus.Line => await ExecuteAsync(line, buffer.Length).ConfigureAwait(false),
+                    LineStatus.TooLong => OnLineTooLong(),
+                    LineStatus.BareLineFeed => Violation(Replies.BareLineFeed, "bare LF in command"),
+                    _ => Violation(Replies.BareCarriageReturn, "bare CR in command"),
+                };
+            }
+
+            if (action == ConnectionAction.ReceiveData)
+            {
+                // DATA was the last command of its group, so nothing remains in the buffer.
+                _input.AdvanceTo(buffer.Start);
+                action = await ReceiveMessageAsync().ConfigureAwait(false);
+                if (action == ConnectionAction.Close)
+                {
+                    return;
+                }
+
+                phase = "a command";
+                SetDeadline(_settings.CommandTimeout);
+                continue;
+            }
+
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            if (action == ConnectionAction.Close || result.IsCompleted)
+            {
+                return;
+            }
+
+            if (progressed)
+            {
+                phase = "a command";
+                SetDeadline(_settings.CommandTimeout);
+            }
+        }
+    }
+
+    private ValueTask<ConnectionAction> ExecuteAsync(in ReadOnlySequence<byte> line, long bytesAfter)
+    {
+        if (line.IsSingleSegment)
+        {
+            return Execute(line.FirstSpan, bytesAfter);
+        }
+
+        // Rare: a line split across pipe segments. It is bounded by the line limit, so copy it once.
+        var rented = ArrayPool<byte>.Shared.Rent((int)line.Length);
+        try
+        {
+            line.CopyTo(rented);
+            return Execute(rented.AsSpan(0, (int)line.Length), bytesAfter);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private ValueTask<ConnectionAction> Execute(ReadOnlySpan<byte> line, long bytesAfter)
+    {
+        var verb = VerbParser.Parse(line, out var arguments);
+        if (line.Contains((byte)0))
+        {
+            SmtpMetrics.Violation("nul_in_command");
+            return Done(Error(verb switch
+            {
+                SmtpVerb.Mail => Replies.NulInSender,
+                SmtpVerb.Rcpt => Replies.NulInRecipient,
+                _ => Replies.NulInCommand,
+            }));
+        }
+
+        switch (verb)
+        {
+            case SmtpVerb.Ehlo:
+                return Done(Greet(arguments, extended: true));
+            case SmtpVerb.Helo:
+                return Done(Greet(arguments, extended: false));
+            case SmtpVerb.Mail:
+                return Mail(arguments);
+            case SmtpVerb.Rcpt:
+                return Rcpt(arguments);
+            case SmtpVerb.Data:
+                return Done(Data(arguments, bytesAfter));
+            case SmtpVerb.Rset:
+                if (!arguments.IsEmpty)
+                {
+                    return Done(Error(Replies.NoArguments));
+                }
+
+                _transaction = null;
+                return Done(Reply(Replies.Ok));
+            case SmtpVerb.Noop:
+                return Done(Reply(Replies.Ok));
+            case SmtpVerb.Quit:
+                Write(Replies.Bye);
+                return Done(ConnectionAction.Close);
+            case SmtpVerb.Vrfy:
+                return Done(arguments.IsEmpty ? Error(Replies.VrfySyntax) : Reply(Replies.CannotVrfy));
+            case SmtpVerb.Help:
+                return Done(Reply(Replies.Help));
+            case SmtpVerb.Expn:
+            case SmtpVerb.StartTls:
+            case SmtpVerb.Auth:
+            case SmtpVerb.Bdat:
+                return Done(Error(Replies.NotImplemented));
+            default:
+                return Done(Error(Replies.CommandUnrecognized));
+        }
+    }
+
+    private ConnectionAction Greet(ReadOnlySpan<byte> arguments, bool extended)
+    {
+        arguments = arguments.TrimEnd((byte)' ');
+        if (arguments.IsEmpty || arguments.Length > 255)
+        {
+            return Error(extended ? Replies.EhloSyntax : Replies.HeloSyntax);
+        }
+
+        foreach (var b in arguments)
+        {
+            if (b is < 0x21 or > 0x7E)
+            {
+                return Error(b >= 0x80 ? Replies.GreetingNotAscii : extended ? Replies.EhloSyntax : Replies.HeloSyntax);
+            }
+        }
+
+        // RFC 5321 §4.1.4: EHLO/HELO ends any transaction in progress.
+        _transaction = null;
+        _greeted = true;
+        _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
+        _session.IsExtended = extended;
+        return Reply(extended ? _settings.EhloReply : _settings.HeloReply);
+    }
+
+    private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
+    {
+        if (!_greeted)
+        {
+            return Done(Error(Replies.SendHeloFirst));
+        }
+
+        if (_transaction is not null)
+        {
+            return Done(Error(Replies.NestedMail));
+        }
+
+        var error = EnvelopeParser.ParseMail(arguments, _settings, out var envelope);
+        return error is not null ? Done(Error(error)) : CheckSenderAsync(envelope!);
+    }
+
+    private async ValueTask<ConnectionAction> CheckSenderAsync(SmtpEnvelope envelope)
+    {
+        SmtpReply reply;
+        try
+        {
+            reply = await _services.Filter.CheckSenderAsync(_session, envelope, _aborted).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The application's failure becomes a 451 reply.
+        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            Log.FilterFailed(_services.Logger, _session.Id, ex);
+            reply = Replies.LocalError;
+        }
+
+        if (!reply.IsPositive)
+        {
+            return Error(reply);
+        }
+
+        _transaction = envelope;
+        return Reply(reply);
+    }
+
+    private ValueTask<ConnectionAction> Rcpt(ReadOnlySpan<byte> arguments)
+    {
+        var transaction = _transaction;
+        if (transaction is null)
+        {
+            return Done(Error(Replies.NeedMail));
+        }
+
+        var error = EnvelopeParser.ParseRcpt(arguments, transaction.IsSmtpUtf8, out var recipient);
+        if (error is not null)
+        {
+            return Done(Error(error));
+        }
+
+        if (transaction.Recipients.Count >= _settings.MaxRecipients)
+        {
+            // RFC 5321 §4.5.3.1.10: 452, so the client sends the rest in another transaction; not a client error.
+            return Done(Reply(Replies.TooManyRecipients));
+        }
+
+        return CheckRecipientAsync(transaction, recipient!);
+    }
+
+    private async ValueTask<ConnectionAction> CheckRecipientAsync(SmtpEnvelope transaction, SmtpRecipient recipient)
+    {
+        SmtpReply reply;
+        try
+        {
+            reply = await _services.Filter.CheckRecipientAsync(_session, transaction, recipient, _aborted).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The application's failure becomes a 451 reply.
+        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            Log.FilterFailed(_services.Logger, _session.Id, ex);
+            reply = Replies.LocalError;
+        }
+
+        if (!reply.IsPositive)
+        {
+            return Error(reply);
+        }
+
+        transaction.AddRecipient(recipient);
+        return Reply(reply);
+    }
+
+    private ConnectionAction Data(ReadOnlySpan<byte> arguments, long bytesAfter)
+    {
+        if (!arguments.IsEmpty)
+        {
+            return Error(Replies.NoArguments);
+        }
+
+        // RFC 2920 §3.1: DATA ends a group. Bytes already behind it were sent before our 354 (content sent early,
+        // or more commands): refusing them closes the SMTP smuggling and unauthorised pipelining doors (attacks.md T41, T42).
+        if (bytesAfter > 0)
+        {
+            return Violation(Replies.PipeliningViolation, "bytes after DATA in the same group");
+        }
+
+        if (_transaction is null)
+        {
+            return Error(Replies.NeedMailBeforeData);
+        }
+
+        if (_transaction.Recipients.Count == 0)
+        {
+            return Error(Replies.NoValidRecipients);
+        }
+
+        Write(StartMailInput);
+        return ConnectionAction.ReceiveData;
+    }
+
+    private ConnectionAction OnLineTooLong()
+    {
+        Log.LineTooLong(_services.Logger, _session.Id);
+        SmtpMetrics.Violation("line_too_long");
+        return Error(Replies.LineTooLong);
+    }
+
+    private ConnectionAction Violation(SmtpReply reply, string violation)
+    {
+        Log.ProtocolViolation(_services.Logger, _session.Id, violation);
+        SmtpMetrics.Violation(violation);
+        Write(reply);
+        return ConnectionAction.Close;
+    }
+
+    private ConnectionAction Reply(SmtpReply reply)
+    {
+        Write(reply);
+        return ConnectionAction.Continue;
+    }
+
+    /// <summary>Writes an error reply and counts it; past the limit, adds <c>421 4.7.0</c> and closes.</summary>
+    private ConnectionAction Error(SmtpReply reply)
+    {
+        Write(reply);
+        if (++_errors >= _settings.MaxBadCommands)
+        {
+            Log.TooManyErrors(_services.Logger, _session.Id);
+            Write(Replies.TooManyErrors);
+            return ConnectionAction.Close;
+        }
+
+        return ConnectionAction.Continue;
+    }
+
+    private static ValueTask<ConnectionAction> Done(ConnectionAction action) => new(action);
+
+    private void Write(SmtpReply reply)
+    {
+        _output.Write(reply.WireBytes);
+        _pendingFlush = true;
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        if (!_pendingFlush)
+        {
+            return;
+        }
+
+        _pendingFlush = false;
+        var result = await _output.FlushAsync(_aborted).ConfigureAwait(false);
+        if (result.IsCanceled)
+        {
+            // The deadline passed while the client would not read our replies.
+            throw new TimeoutException("The client did not read the replies in time.");
+        }
+    }
+
+    private bool IsExpired => Environment.TickCount64 >= Volatile.Read(ref _deadline);
+
+    private void SetDeadline(TimeSpan timeout)
+    {
+        var milliseconds = (long)Math.Ceiling(timeout.TotalMilliseconds);
+        Volatile.Write(ref _deadline, Environment.TickCount64 + milliseconds);
+        _timer.Change(milliseconds, Timeout.Infinite);
+    }
+
+    private void OnTimer()
+    {
+        var remaining = Volatile.Read(ref _deadline) - Environment.TickCount64;
+        if (remaining > 0)
+        {
+            // The deadline moved while the timer was in flight.
+            try
+            {
+                _timer.Change(remaining, Timeout.Infinite);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
+            return;
+        }
+
+        _input.CancelPendingRead();
+        _output.CancelPendingFlush();
+    }
+
+    private async ValueTask NotifyClosedAsync()
+    {
+        if (_services.SessionHandler is { } handler)
+        {
+            try
+            {
+                await handler.OnClosedAsync(_session).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A failing close hook is logged, never rethrown into the accept loop.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.SessionHandlerFailed(_services.Logger, _session.Id, ex);
+            }
+        }
+    }
+}

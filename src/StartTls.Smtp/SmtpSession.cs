@@ -1,0 +1,49 @@
+using System.Net;
+
+namespace StartTls.Smtp;
+
+/// <summary>
+/// The facts of one SMTP connection, shared with every extension point: who connected, to which endpoint,
+/// and what they said in HELO/EHLO. A transaction's envelope is separate (<see cref="SmtpEnvelope"/>).
+/// </summary>
+public sealed class SmtpSession
+{
+    private Dictionary<object, object?>? _items;
+
+    internal SmtpSession(string id, EndPoint? remoteEndPoint, EndPoint? localEndPoint, DateTimeOffset connectedAt)
+    {
+        Id = id;
+        RemoteEndPoint = remoteEndPoint;
+        LocalEndPoint = localEndPoint;
+        ConnectedAt = connectedAt;
+    }
+
+    /// <summary>A short identifier unique within this process, used in logs and in the Received header.</summary>
+    public string Id { get; }
+
+    /// <summary>The client's address and port.</summary>
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>The local address and port the client connected to.</summary>
+    public EndPoint? LocalEndPoint { get; }
+
+    /// <summary>When the connection was accepted.</summary>
+    public DateTimeOffset ConnectedAt { get; }
+
+    /// <summary>The name the client gave in its last HELO or EHLO, or <see langword="null"/> before that.</summary>
+    public string? HeloName { get; internal set; }
+
+    /// <summary>True when the client greeted with EHLO (ESMTP), false for HELO or before any greeting.</summary>
+    public bool IsExtended { get; internal set; }
+
+    /// <summary>The number of messages accepted on this connection so far.</summary>
+    public int MessageCount { get; internal set; }
+
+    /// <summary>
+    /// The protocol name for a Received header's <c>with</c> clause (RFC 3848): <c>SMTP</c> or <c>ESMTP</c>.
+    /// </summary>
+    public string ProtocolName => IsExtended ? "ESMTP" : "SMTP";
+
+    /// <summary>Application state for this connection; the server never reads it.</summary>
+    public IDictionary<object, object?> Items => _items ??= [];
+}

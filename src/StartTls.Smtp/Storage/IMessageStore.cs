@@ -1,0 +1,29 @@
+namespace StartTls.Smtp.Storage;
+
+/// <summary>
+/// Receives each message while it arrives and decides the reply to the end of DATA.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The server calls <see cref="SaveAsync"/> as soon as DATA is accepted and feeds <c>content</c> while the client
+/// sends: the message is never held whole in memory. The content is the message as it will be delivered: dot-stuffing
+/// already undone, CRLF line endings, ending with the last line's CRLF (an empty message is zero bytes).
+/// </para>
+/// <para>
+/// Read the content to its end before returning a positive reply: the server answers 250 only after the store has
+/// returned, and it answers 451 if a store returns success without having read the whole message. If the transaction
+/// fails first (the client disconnects, the size limit is exceeded, a bare line ending arrives), reading throws
+/// <see cref="MessageAbortedException"/> and the cancellation token is cancelled: keep nothing.
+/// An exception thrown by the store makes the server answer <c>451 4.3.0</c>, so the client retries.
+/// </para>
+/// </remarks>
+public interface IMessageStore
+{
+    /// <summary>Stores one message and returns the reply to send (a 2xx reply only once it is durably kept).</summary>
+    /// <param name="session">The connection's facts (endpoints, HELO name).</param>
+    /// <param name="envelope">The transaction's reverse path, recipients and parameters.</param>
+    /// <param name="content">The message content as it arrives.</param>
+    /// <param name="cancellationToken">Cancelled when the transaction is aborted or the server shuts down.</param>
+    /// <returns>The reply to the end of DATA, for example <see cref="SmtpReply.MessageAccepted"/>.</returns>
+    ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken);
+}

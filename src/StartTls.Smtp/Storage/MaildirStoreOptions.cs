@@ -1,0 +1,30 @@
+namespace StartTls.Smtp.Storage;
+
+/// <summary>Options of <see cref="MaildirMessageStore"/>. The store reads them once, when it is created.</summary>
+public sealed class MaildirStoreOptions
+{
+    /// <summary>
+    /// The root of the Maildir; <c>tmp</c>, <c>new</c> and <c>cur</c> are created under it when missing.
+    /// A relative path is resolved against the current directory. Default <c>mail</c>.
+    /// </summary>
+    public string Path { get; set; } = "mail";
+
+    /// <summary>
+    /// Whether to prepend a <c>Return-Path</c> header and a <c>Received</c> trace header (RFC 5321 §4.4) to each
+    /// message. The <c>Received</c> header names a single recipient only when the message has exactly one, so
+    /// Bcc recipients are not disclosed to each other. Default <see langword="true"/>.
+    /// </summary>
+    public bool AddTraceHeaders { get; set; } = true;
+
+    /// <summary>
+    /// The host name written in the <c>by</c> clause of the <c>Received</c> header.
+    /// Default (<see langword="null"/>): <see cref="Environment.MachineName"/>.
+    /// </summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>
+    /// Whether to fsync the <c>new</c> directory after moving each message into it, so that the move itself survives
+    /// a power failure. Done on Linux and macOS; ignored elsewhere. Default <see langword="true"/>.
+    /// </summary>
+    public bool FsyncDirectory { get; set; } = true;
+}

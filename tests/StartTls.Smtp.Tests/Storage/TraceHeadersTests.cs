@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Sockets;
+using StartTls.Smtp.Storage;
+using static StartTls.Smtp.Tests.Storage.StorageTestKit;
+
+namespace StartTls.Smtp.Tests.Storage;
+
+public sealed class TraceHeadersTests
+{
+    private static readonly DateTimeOffset Now = new(2025, 7, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Theory]
+    [InlineData("192.0.2.1", "[192.0.2.1]")]
+    [InlineData("::ffff:192.0.2.1", "[192.0.2.1]")]
+    [InlineData("2001:db8::1", "[IPv6:2001:db8::1]")]
+    [InlineData("fe80::1%2", "[IPv6:fe80::1]")]
+    public void Address_literals_follow_rfc_5321(string address, string expected)
+        => TraceHeaders.AddressLiteral(new IPEndPoint(IPAddress.Parse(address), 25)).Should().Be(expected);
+
+    [Fact]
+    public void Non_ip_endpoints_have_no_address_literal()
+    {
+        TraceHeaders.AddressLiteral(null).Should().BeNull();
+        TraceHeaders.AddressLiteral(new UnixDomainSocketEndPoint("/tmp/smtp.sock")).Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData(0, 0, "Tue, 1 Jul 2025 12:00:00 +0000")]
+    [InlineData(2, 0, "Tue, 1 Jul 2025 12:00:00 +0200")]
+    [InlineData(-3, -30, "Tue, 1 Jul 2025 12:00:00 -0330")]
+    public void Dates_follow_rfc_5322(int hours, int minutes, string expected)
+        => TraceHeaders.FormatDate(new DateTimeOffset(2025, 7, 1, 12, 0, 0, new TimeSpan(hours, minutes, 0))).Should().Be(expected);
+
+    [Fact]
+    public void Received_without_helo_or_ip_endpoint_says_unknown()
+    {
+        var session = new SmtpSession("s9", new UnixDomainSocketEndPoint("/tmp/x"), null, Now);
+
+        var headers = TraceHeaders.BuildString(session, Envelope("a@b.example", "c@d.example"), "mx", Now);
+
+        headers.Should().Contain("Received: from unknown\r\n\tby mx with SMTP id s9-1\r\n");
+    }
+
+    [Fact]
+    public void Line_breaks_and_controls_from_any_input_are_neutralised()
+    {
+        var session = Session(heloName: "evil\r\nX-Injected: 1");
+
+        var headers = TraceHeaders.BuildString(session, Envelope("a\r\nb@example.org", "c@example.net"), "mx\r\nBcc: x", Now);
+
+        headers.Should().NotContain("\r\nX-Injected").And.NotContain("\r\nBcc").And.NotContain("a\r\nb");
+        headers.Should().Contain("from evil??X-Injected: 1").And.Contain("<a??b@example.org>").And.Contain("by mx??Bcc: x");
+        AssertWellFormed(headers);
+    }
+
+    [Fact]
+    public void Non_ascii_is_replaced_unless_the_transaction_is_smtputf8()
+    {
+        var ascii = TraceHeaders.BuildString(Session(), Envelope("jörg@exämple.org", "ü@example.net"), "mx", Now);
+        var utf8 = TraceHeaders.BuildString(Session(), Envelope("jörg@exämple.org", isSmtpUtf8: true, "ü@example.net"), "mx", Now);
+
+        ascii.Should().Contain("Return-Path: <j?rg@ex?mple.org>").And.Contain("for <?@example.net>;");
+        ascii.All(char.IsAscii).Should().BeTrue();
+        utf8.Should().Contain("Return-Path: <jörg@exämple.org>").And.Contain("for <ü@example.net>;");
+        TraceHeaders.Build(Session(), Envelope("jörg@exämple.org", isSmtpUtf8: true, "ü@example.net"), "mx", Now)
+            .Should().Equal(System.Text.Encoding.UTF8.GetBytes(utf8));
+    }
+
+    [Fact]
+    public void Long_values_are_folded_with_crlf_tab()
+    {
+        var longHelo = new string('h', 60) + ".example.org";
+        var longRecipient = new string('r', 50) + "@" + new string('d', 20) + ".example.net";
+
+        var headers = TraceHeaders.BuildString(Session(heloName: longHelo), Envelope("a@example.org", longRecipient), "mx.example.net", Now);
+
+        headers.Should().Contain("Received: from " + longHelo + "\r\n\t([192.0.2.1])\r\n\tby mx.example.net with ESMTP id s1-1\r\n");
+        headers.Should().Contain("\tfor <" + longRecipient + ">;\r\n\tTue, 1 Jul 2025 12:00:00 +0000\r\n");
+        AssertWellFormed(headers);
+    }
+
+    private static void AssertWellFormed(string headers)
+    {
+        headers.Should().EndWith("\r\n");
+        var lines = headers[..^2].Split("\r\n");
+        foreach (var line in lines)
+        {
+            line.Should().NotContain("\r").And.NotContain("\n");
+            line.Length.Should().BeLessThanOrEqualTo(998);
+        }
+
+        lines.Where(l => !l.StartsWith('\t')).Should().HaveCount(2, "only Return-Path and Received start a line");
+    }
+}
