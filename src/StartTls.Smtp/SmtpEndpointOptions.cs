@@ -10,6 +10,18 @@ public sealed class SmtpEndpointOptions
     /// </summary>
     public string Address { get; set; } = "127.0.0.1:2525";
 
+    /// <summary>
+    /// Implicit TLS (RFC 8314, port 465 style): the TLS handshake comes first and the greeting is sent inside TLS.
+    /// Needs a certificate in <see cref="SmtpServerOptions.Tls"/>. Default false (plaintext with STARTTLS when a certificate is configured).
+    /// </summary>
+    public bool ImplicitTls { get; set; }
+
+    /// <summary>
+    /// Submission-style endpoint: before STARTTLS only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT work; anything else gets
+    /// <c>530 5.7.0 Must issue a STARTTLS command first</c>. Leave false on MX endpoints (RFC 3207 §4: a public MX must not require TLS).
+    /// </summary>
+    public bool RequireTls { get; set; }
+
     /// <inheritdoc />
     public override string ToString() => Address;
 }

@@ -58,7 +58,7 @@ public sealed class SmtpServer : IAsyncDisposable
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StartTls.Smtp.SmtpServer");
         var serverName = string.IsNullOrWhiteSpace(options.ServerName) ? Environment.MachineName : options.ServerName;
         _services = new ServerServices(new ProtocolSettings(options, serverName), messageStore,
-            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger);
+            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger, Tls.TlsSettings.Create(options.Tls));
         Limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp);
     }
 
@@ -96,7 +96,8 @@ public sealed class SmtpServer : IAsyncDisposable
 
                 foreach (var address in addresses)
                 {
-                    var listener = new SocketListener(address, socket => SocketConnectionHandler.HandleAsync(socket, this), Logger);
+                    var settings = EndpointSettings.From(endpoint);
+                    var listener = new SocketListener(address, socket => SocketConnectionHandler.HandleAsync(socket, this, settings), Logger);
                     _listeners.Add(listener);
                     Log.Listening(Logger, listener.EndPoint);
                 }
@@ -179,7 +180,7 @@ public sealed class SmtpServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(transport);
         using var registration = cancellationToken.Register(static s => ((IDuplexPipe)s!).Input.CancelPendingRead(), transport);
-        await ServeAsync(transport, remoteEndPoint, localEndPoint, abort: null, cancellationToken).ConfigureAwait(false);
+        await ServeAsync(transport, remoteEndPoint, localEndPoint, EndpointSettings.Plain, abort: null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -189,12 +190,12 @@ public sealed class SmtpServer : IAsyncDisposable
         _abortAll.Dispose();
     }
 
-    internal async Task ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, Action? abort, CancellationToken cancellationToken = default)
+    internal async Task ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, EndpointSettings endpoint, Action? abort, CancellationToken cancellationToken = default)
     {
         var id = _idPrefix + Interlocked.Increment(ref _nextId).ToString("X6", CultureInfo.InvariantCulture);
         var session = new SmtpSession(id, remoteEndPoint, localEndPoint, DateTimeOffset.UtcNow);
         using var aborted = CancellationTokenSource.CreateLinkedTokenSource(_abortAll.Token, cancellationToken);
-        using var connection = new SmtpConnection(_services, transport, session, aborted.Token);
+        using var connection = new SmtpConnection(_services, transport, endpoint, session, aborted.Token);
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _connections[connection] = new ConnectionEntry(completion.Task, abort);
         try

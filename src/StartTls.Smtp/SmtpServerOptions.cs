@@ -9,6 +9,9 @@ public sealed class SmtpServerOptions
     /// <summary>The addresses to listen on. Default: <c>127.0.0.1:2525</c> when empty at start.</summary>
     public IList<SmtpEndpointOptions> Endpoints { get; } = [];
 
+    /// <summary>TLS: certificates (files, SNI map or a selector in code), versions, handshake timeout, client certificates.</summary>
+    public Tls.SmtpTlsOptions Tls { get; } = new();
+
     /// <summary>The host name the server announces in its greeting, EHLO reply and Received headers. Default: the machine name.</summary>
     public string? ServerName { get; set; }
 

@@ -36,13 +36,20 @@ public sealed class SmtpSession
     /// <summary>True when the client greeted with EHLO (ESMTP), false for HELO or before any greeting.</summary>
     public bool IsExtended { get; internal set; }
 
+    /// <summary>The TLS facts once the connection is encrypted (STARTTLS or implicit TLS); <see langword="null"/> in plaintext.</summary>
+    public SmtpTlsInfo? Tls { get; internal set; }
+
+    /// <summary>True when the connection is encrypted.</summary>
+    public bool IsSecure => Tls is not null;
+
     /// <summary>The number of messages accepted on this connection so far.</summary>
     public int MessageCount { get; internal set; }
 
     /// <summary>
-    /// The protocol name for a Received header's <c>with</c> clause (RFC 3848): <c>SMTP</c> or <c>ESMTP</c>.
+    /// The protocol name for a Received header's <c>with</c> clause (RFC 3848): <c>SMTP</c>, <c>ESMTP</c>, or
+    /// <c>ESMTPS</c> over TLS.
     /// </summary>
-    public string ProtocolName => IsExtended ? "ESMTP" : "SMTP";
+    public string ProtocolName => !IsExtended ? "SMTP" : IsSecure ? "ESMTPS" : "ESMTP";
 
     /// <summary>Application state for this connection; the server never reads it.</summary>
     public IDictionary<object, object?> Items => _items ??= [];

@@ -53,6 +53,12 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Information, "[{SessionId}] Line too long; discarded")]
     public static partial void LineTooLong(ILogger logger, string sessionId);
 
+    [LoggerMessage(40, LogLevel.Debug, "[{SessionId}] TLS established: {Tls}, server name {ServerName}")]
+    public static partial void TlsEstablished(ILogger logger, string sessionId, string tls, string? serverName);
+
+    [LoggerMessage(41, LogLevel.Information, "[{SessionId}] TLS handshake failed: {Reason}; connection closed")]
+    public static partial void TlsHandshakeFailed(ILogger logger, string sessionId, string reason);
+
     [LoggerMessage(30, LogLevel.Information, "[{SessionId}] Message accepted: {Size} octets for {Recipients} recipient(s)")]
     public static partial void MessageAccepted(ILogger logger, string sessionId, long size, int recipients);
 

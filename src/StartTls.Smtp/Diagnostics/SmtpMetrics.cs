@@ -26,6 +26,10 @@ internal static class SmtpMetrics
 
     public static readonly Counter<long> ProtocolViolations = Meter.CreateCounter<long>("smtp.server.protocol_violations", "{violation}", "Bare line endings, NUL, pipelining violations, early talkers, over-long lines.");
 
+    public static readonly Counter<long> TlsHandshakes = Meter.CreateCounter<long>("smtp.server.tls.handshakes", "{handshake}", "Completed TLS handshakes, by protocol.");
+
+    public static readonly Counter<long> TlsHandshakeFailures = Meter.CreateCounter<long>("smtp.server.tls.handshake_failures", "{handshake}", "Failed TLS handshakes, by reason.");
+
     public static readonly Counter<long> Timeouts = Meter.CreateCounter<long>("smtp.server.timeouts", "{timeout}", "Connections closed by a timeout.");
 
     /// <summary>Counts one protocol violation of the given kind.</summary>

@@ -76,6 +76,34 @@ public sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOpti
             {
                 failures.Add("Endpoints: " + error + ".");
             }
+
+            if (endpoint is { ImplicitTls: true } or { RequireTls: true } && !options.Tls.IsConfigured)
+            {
+                failures.Add($"Endpoints: '{endpoint.Address}' uses TLS, but no certificate is configured in Tls.");
+            }
+
+            if (endpoint is { ImplicitTls: true, RequireTls: true })
+            {
+                failures.Add($"Endpoints: '{endpoint.Address}' is implicit TLS; RequireTls applies only to STARTTLS endpoints.");
+            }
+        }
+
+        if (options.Tls.HandshakeTimeout <= TimeSpan.Zero || options.Tls.HandshakeTimeout > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("Tls.HandshakeTimeout must be more than zero and at most 5 minutes.");
+        }
+
+        if ((options.Tls.EnabledProtocols & ~(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)) != 0)
+        {
+            failures.Add("Tls.EnabledProtocols may contain only Tls12 and Tls13 (RFC 8996 deprecates older versions).");
+        }
+
+        foreach (var sni in options.Tls.SniCertificates)
+        {
+            if (string.IsNullOrWhiteSpace(sni.ServerName) || string.IsNullOrWhiteSpace(sni.CertificatePath))
+            {
+                failures.Add("Tls.SniCertificates: every entry needs ServerName and CertificatePath.");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

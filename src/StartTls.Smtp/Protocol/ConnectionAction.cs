@@ -9,6 +9,9 @@ internal enum ConnectionAction
     /// <summary>Receive message content (the 354 has been written).</summary>
     ReceiveData,
 
+    /// <summary>Flush the 220 and run the TLS handshake on the transport.</summary>
+    StartTls,
+
     /// <summary>Flush the replies written so far and close.</summary>
     Close,
 }

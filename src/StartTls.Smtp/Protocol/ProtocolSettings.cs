@@ -21,7 +21,8 @@ internal sealed class ProtocolSettings
         Enable8BitMime = options.Enable8BitMime;
         EnablePipelining = options.EnablePipelining;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
-        EhloReply = BuildEhloReply();
+        EhloReply = BuildEhloReply(offerStartTls: false);
+        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true);
         HeloReply = new SmtpReply(250, null, serverName);
     }
 
@@ -44,13 +45,16 @@ internal sealed class ProtocolSettings
     /// <summary>The 220 greeting (RFC 2034 exempts it from enhanced codes; no version is disclosed).</summary>
     public SmtpReply Greeting { get; }
 
-    /// <summary>The EHLO reply with the capability list, built once.</summary>
+    /// <summary>The EHLO reply with the capability list, built once: over TLS, or where TLS is not offered.</summary>
     public SmtpReply EhloReply { get; }
+
+    /// <summary>The EHLO reply before TLS on an endpoint that offers STARTTLS.</summary>
+    public SmtpReply EhloReplyWithStartTls { get; }
 
     /// <summary>The HELO reply.</summary>
     public SmtpReply HeloReply { get; }
 
-    private SmtpReply BuildEhloReply()
+    private SmtpReply BuildEhloReply(bool offerStartTls)
     {
         var lines = new List<string> { ServerName };
         if (EnablePipelining)
@@ -67,6 +71,11 @@ internal sealed class ProtocolSettings
         if (EnableSmtpUtf8)
         {
             lines.Add("SMTPUTF8");
+        }
+
+        if (offerStartTls)
+        {
+            lines.Add("STARTTLS");
         }
 
         lines.Add("ENHANCEDSTATUSCODES");

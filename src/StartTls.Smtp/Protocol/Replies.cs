@@ -45,6 +45,13 @@ internal static class Replies
     public static readonly SmtpReply UnsupportedParameter = new(555, "5.5.4", "Unsupported parameter");
     public static readonly SmtpReply NotImplemented = new(502, "5.5.1", "Command not implemented");
 
+    // STARTTLS (RFC 3207)
+    public static readonly SmtpReply StartTlsSyntax = new(501, "5.5.4", "Syntax: STARTTLS (no parameters)");
+    public static readonly SmtpReply TlsAlreadyActive = new(503, "5.5.1", "TLS already active");
+    public static readonly SmtpReply StartTlsInTransaction = new(503, "5.5.1", "STARTTLS not allowed inside a mail transaction");
+    public static readonly SmtpReply StartTlsPipelining = new(554, "5.5.0", "Protocol synchronization error: STARTTLS must be the last command in a group");
+    public static readonly SmtpReply MustStartTls = new(530, "5.7.0", "Must issue a STARTTLS command first");
+
     // 5xx: sequence and policy
     public static readonly SmtpReply SendHeloFirst = new(503, "5.5.1", "Send EHLO or HELO first");
     public static readonly SmtpReply NestedMail = new(503, "5.5.1", "Nested MAIL command");

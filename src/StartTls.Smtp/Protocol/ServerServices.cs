@@ -6,8 +6,9 @@ namespace StartTls.Smtp.Protocol;
 /// <summary>What every connection of one server shares: settings, extension points and the logger.</summary>
 internal sealed class ServerServices
 {
-    public ServerServices(ProtocolSettings settings, IMessageStore store, IMailboxFilter filter, ISessionHandler? sessionHandler, ILogger logger)
+    public ServerServices(ProtocolSettings settings, IMessageStore store, IMailboxFilter filter, ISessionHandler? sessionHandler, ILogger logger, Tls.TlsSettings? tls)
     {
+        Tls = tls;
         Settings = settings;
         Store = store;
         Filter = filter;
@@ -24,4 +25,7 @@ internal sealed class ServerServices
     public ISessionHandler? SessionHandler { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>The TLS configuration, or <see langword="null"/> when no certificate is configured.</summary>
+    public Tls.TlsSettings? Tls { get; }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Storage;
+using StartTls.Smtp.Tls;
 
 namespace StartTls.Smtp.Protocol;
 
@@ -27,11 +28,17 @@ internal sealed partial class SmtpConnection : IDisposable
 
     private readonly ServerServices _services;
     private readonly ProtocolSettings _settings;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    private static readonly SmtpReply ReadyToStartTls = new(220, "2.0.0", "Ready to start TLS");
+
+    private readonly IDuplexPipe _transport;
+    private readonly EndpointSettings _endpoint;
+    private readonly TlsSettings? _tlsSettings;
     private readonly SmtpSession _session;
     private readonly CancellationToken _aborted;
     private readonly Timer _timer;
+    private PipeReader _input;
+    private PipeWriter _output;
+    private TlsPipe? _tls;
     private CommandLineReader _lines;
     private SmtpEnvelope? _transaction;
     private bool _greeted;
@@ -41,10 +48,13 @@ internal sealed partial class SmtpConnection : IDisposable
     private volatile bool _shutdownRequested;
     private volatile bool _waitingForCommand;
 
-    public SmtpConnection(ServerServices services, IDuplexPipe transport, SmtpSession session, CancellationToken aborted)
+    public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session, CancellationToken aborted)
     {
         _services = services;
         _settings = services.Settings;
+        _transport = transport;
+        _endpoint = endpoint;
+        _tlsSettings = services.Tls;
         _input = transport.Input;
         _output = transport.Output;
         _session = session;
@@ -74,6 +84,12 @@ internal sealed partial class SmtpConnection : IDisposable
         Log.ConnectionOpened(_services.Logger, _session.Id, _session.RemoteEndPoint, _session.LocalEndPoint);
         try
         {
+            // Implicit TLS (RFC 8314): the handshake comes first and nothing is ever said in plaintext.
+            if (_endpoint.ImplicitTls && !await StartTlsAsync(isImplicit: true).ConfigureAwait(false))
+            {
+                return;
+            }
+
             if (!await AdmitAsync().ConfigureAwait(false))
             {
                 await FlushAsync().ConfigureAwait(false);
@@ -101,6 +117,11 @@ internal sealed partial class SmtpConnection : IDisposable
         finally
         {
             await _timer.DisposeAsync().ConfigureAwait(false);
+            if (_tls is not null)
+            {
+                await _tls.DisposeAsync().ConfigureAwait(false);
+            }
+
             await NotifyClosedAsync().ConfigureAwait(false);
             Log.ConnectionClosed(_services.Logger, _session.Id, _session.MessageCount);
         }
@@ -136,7 +157,7 @@ internal sealed partial class SmtpConnection : IDisposable
             }
         }
 
-        if (_settings.GreetingDelay > TimeSpan.Zero && await IsEarlyTalkerAsync().ConfigureAwait(false))
+        if (_settings.GreetingDelay > TimeSpan.Zero && !_endpoint.ImplicitTls && await IsEarlyTalkerAsync().ConfigureAwait(false))
         {
             Log.EarlyTalker(_services.Logger, _session.Id);
             SmtpMetrics.Violation("early_talker");
@@ -221,6 +242,21 @@ internal sealed partial class SmtpConnection : IDisposable
                 };
             }
 
+            if (action == ConnectionAction.StartTls)
+            {
+                // STARTTLS was the last byte of the buffer (checked); after the 220 only a handshake may follow.
+                _input.AdvanceTo(buffer.Start);
+                await FlushAsync().ConfigureAwait(false);
+                if (!await StartTlsAsync(isImplicit: false).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                phase = "a command";
+                SetDeadline(_settings.CommandTimeout);
+                continue;
+            }
+
             if (action == ConnectionAction.ReceiveData)
             {
                 // DATA was the last command of its group, so nothing remains in the buffer.
@@ -284,8 +320,15 @@ internal sealed partial class SmtpConnection : IDisposable
             }));
         }
 
+        if (_endpoint.RequireTls && _tls is null && verb is not (SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.StartTls or SmtpVerb.Noop or SmtpVerb.Rset or SmtpVerb.Quit))
+        {
+            return Done(Error(verb == SmtpVerb.Unknown ? Replies.CommandUnrecognized : Replies.MustStartTls));
+        }
+
         switch (verb)
         {
+            case SmtpVerb.StartTls:
+                return Done(StartTls(arguments, bytesAfter));
             case SmtpVerb.Ehlo:
                 return Done(Greet(arguments, extended: true));
             case SmtpVerb.Helo:
@@ -314,7 +357,6 @@ internal sealed partial class SmtpConnection : IDisposable
             case SmtpVerb.Help:
                 return Done(Reply(Replies.Help));
             case SmtpVerb.Expn:
-            case SmtpVerb.StartTls:
             case SmtpVerb.Auth:
             case SmtpVerb.Bdat:
                 return Done(Error(Replies.NotImplemented));
@@ -344,7 +386,7 @@ internal sealed partial class SmtpConnection : IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(extended ? _settings.EhloReply : _settings.HeloReply);
+        return Reply(!extended ? _settings.HeloReply : OffersStartTls ? _settings.EhloReplyWithStartTls : _settings.EhloReply);
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -461,6 +503,87 @@ internal sealed partial class SmtpConnection : IDisposable
         Write(StartMailInput);
         return ConnectionAction.ReceiveData;
     }
+
+    /// <summary>STARTTLS is offered before TLS, on a plaintext endpoint, when certificates are configured.</summary>
+    private bool OffersStartTls => _tls is null && _tlsSettings is not null && !_endpoint.ImplicitTls;
+
+    private ConnectionAction StartTls(ReadOnlySpan<byte> arguments, long bytesAfter)
+    {
+        if (_tls is not null)
+        {
+            // RFC 3207 §4.2: never a second handshake; the session stays usable.
+            return Error(Replies.TlsAlreadyActive);
+        }
+
+        if (!OffersStartTls)
+        {
+            return Error(Replies.NotImplemented);
+        }
+
+        if (!arguments.IsEmpty)
+        {
+            return Error(Replies.StartTlsSyntax);
+        }
+
+        // The hard cutover: a byte already behind STARTTLS was sent before our 220, and would either be run as a
+        // command on one side of the upgrade or fed to the handshake. Refuse the whole group (CVE-2011-0411 class).
+        if (bytesAfter > 0)
+        {
+            SmtpMetrics.Violation("starttls_pipelining");
+            return Violation(Replies.StartTlsPipelining, "bytes after STARTTLS in the same group");
+        }
+
+        if (_transaction is not null)
+        {
+            return Error(Replies.StartTlsInTransaction);
+        }
+
+        Write(ReadyToStartTls);
+        return ConnectionAction.StartTls;
+    }
+
+    /// <summary>
+    /// Runs the handshake on the transport pipes and, on success, starts the session again from nothing
+    /// (RFC 3207 §4.2): no HELO name, no transaction, a new EHLO required. On failure the connection ends silently.
+    /// </summary>
+    private async ValueTask<bool> StartTlsAsync(bool isImplicit)
+    {
+        if (_tlsSettings is null)
+        {
+            return false;
+        }
+
+        // The handshake has its own timeout; keep the connection's timer out of its way.
+        SetDeadline(_tlsSettings.HandshakeTimeout + TimeSpan.FromSeconds(5));
+        var result = await TlsHandshake.RunAsync(_transport, _tlsSettings, _session, isImplicit, _aborted).ConfigureAwait(false);
+        if (result.Pipe is null)
+        {
+            Log.TlsHandshakeFailed(_services.Logger, _session.Id, result.Failure!);
+            SmtpMetrics.TlsHandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", TlsFailureKind(result.Failure!)));
+            return false;
+        }
+
+        _tls = result.Pipe;
+        _input = result.Pipe.Input;
+        _output = result.Pipe.Output;
+        _session.Tls = result.Info;
+        _session.HeloName = null;
+        _session.IsExtended = false;
+        _greeted = false;
+        _transaction = null;
+        _lines = default;
+        Log.TlsEstablished(_services.Logger, _session.Id, result.Info!.ToString(), result.Info.ServerName);
+        SmtpMetrics.TlsHandshakes.Add(1, new KeyValuePair<string, object?>("protocol", SmtpTlsInfo.ProtocolName(result.Info.Protocol)));
+        return true;
+    }
+
+    private static string TlsFailureKind(string failure) => failure switch
+    {
+        _ when failure.StartsWith("not a TLS", StringComparison.Ordinal) => "not_tls",
+        _ when failure.StartsWith("handshake timeout", StringComparison.Ordinal) => "timeout",
+        _ when failure.StartsWith("closed", StringComparison.Ordinal) => "closed",
+        _ => "failed",
+    };
 
     private ConnectionAction OnLineTooLong()
     {

@@ -18,7 +18,7 @@ internal static class SocketConnectionHandler
     private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 4096, leaveOpen: true);
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
 
-    public static async Task HandleAsync(Socket socket, SmtpServer server)
+    public static async Task HandleAsync(Socket socket, SmtpServer server, EndpointSettings endpoint)
     {
         var remote = socket.RemoteEndPoint as IPEndPoint;
         var limit = server.Limiter.TryAcquire(remote?.Address);
@@ -37,7 +37,7 @@ internal static class SocketConnectionHandler
             await using (stream.ConfigureAwait(false))
             {
                 var transport = new DuplexPipe(PipeReader.Create(stream, ReaderOptions), PipeWriter.Create(stream, WriterOptions));
-                await server.ServeAsync(transport, remote, socket.LocalEndPoint, abort: () => socket.Dispose()).ConfigureAwait(false);
+                await server.ServeAsync(transport, remote, socket.LocalEndPoint, endpoint, abort: () => socket.Dispose()).ConfigureAwait(false);
                 await transport.Input.CompleteAsync().ConfigureAwait(false);
                 await transport.Output.CompleteAsync().ConfigureAwait(false);
             }

@@ -1,0 +1,48 @@
+using System.Security.Authentication;
+
+namespace StartTls.Smtp.Tls;
+
+/// <summary>The resolved TLS configuration a server's connections share; <see langword="null"/> on a server without certificates.</summary>
+internal sealed class TlsSettings
+{
+    private TlsSettings(IServerCertificateSelector selector, SmtpTlsOptions options)
+    {
+        Selector = selector;
+        EnabledProtocols = options.EnabledProtocols;
+        HandshakeTimeout = options.HandshakeTimeout;
+        ClientCertificateMode = options.ClientCertificateMode;
+    }
+
+    public IServerCertificateSelector Selector { get; }
+
+    public SslProtocols EnabledProtocols { get; }
+
+    public TimeSpan HandshakeTimeout { get; }
+
+    public ClientCertificateMode ClientCertificateMode { get; }
+
+    /// <summary>Builds the settings, loading certificate files now so that a bad file fails the start, not a handshake.</summary>
+    public static TlsSettings? Create(SmtpTlsOptions options)
+    {
+        if (!options.IsConfigured)
+        {
+            return null;
+        }
+
+        var selector = options.CertificateSelector;
+        if (selector is null)
+        {
+            var sni = new SniCertificateSelector(string.IsNullOrEmpty(options.CertificatePath)
+                ? null
+                : new CertificateFile(options.CertificatePath, options.KeyPath, options.CertificatePassword));
+            foreach (var entry in options.SniCertificates)
+            {
+                sni.Add(entry.ServerName, new CertificateFile(entry.CertificatePath, entry.KeyPath, entry.CertificatePassword));
+            }
+
+            selector = sni;
+        }
+
+        return new TlsSettings(selector, options);
+    }
+}
