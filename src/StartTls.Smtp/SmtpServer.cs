@@ -111,6 +111,9 @@ public sealed class SmtpServer : IAsyncDisposable
             }
 
             _listeners.Clear();
+
+            // Nothing is listening: the server may be started again (for example once the port is free).
+            Volatile.Write(ref _state, 0);
             throw;
         }
 
@@ -131,8 +134,10 @@ public sealed class SmtpServer : IAsyncDisposable
     /// <returns>A task that completes when every connection has ended.</returns>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _state, 2) == 2)
+        var previous = Interlocked.Exchange(ref _state, 2);
+        if (previous == 2 || (previous == 0 && _connections.IsEmpty))
         {
+            // Already stopped, or never started and serving nothing.
             return;
         }
 

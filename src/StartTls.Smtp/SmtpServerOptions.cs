@@ -12,6 +12,9 @@ public sealed class SmtpServerOptions
     /// <summary>TLS: certificates (files, SNI map or a selector in code), versions, handshake timeout, client certificates.</summary>
     public Tls.SmtpTlsOptions Tls { get; } = new();
 
+    /// <summary>SMTP AUTH (RFC 4954): credential hooks that enable mechanisms, and the policy.</summary>
+    public Authentication.SmtpAuthenticationOptions Authentication { get; } = new();
+
     /// <summary>The host name the server announces in its greeting, EHLO reply and Received headers. Default: the machine name.</summary>
     public string? ServerName { get; set; }
 

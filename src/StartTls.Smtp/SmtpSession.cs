@@ -42,14 +42,30 @@ public sealed class SmtpSession
     /// <summary>True when the connection is encrypted.</summary>
     public bool IsSecure => Tls is not null;
 
+    /// <summary>The identity the client authenticated as with AUTH, or <see langword="null"/>. Forgotten at STARTTLS (RFC 3207 §4.2).</summary>
+    public string? AuthenticatedIdentity { get; internal set; }
+
+    /// <summary>The SASL mechanism of the successful AUTH, or <see langword="null"/>.</summary>
+    public string? AuthenticationMechanism { get; internal set; }
+
+    /// <summary>True when the client has authenticated.</summary>
+    public bool IsAuthenticated => AuthenticatedIdentity is not null;
+
     /// <summary>The number of messages accepted on this connection so far.</summary>
     public int MessageCount { get; internal set; }
 
     /// <summary>
-    /// The protocol name for a Received header's <c>with</c> clause (RFC 3848): <c>SMTP</c>, <c>ESMTP</c>, or
-    /// <c>ESMTPS</c> over TLS.
+    /// The protocol name for a Received header's <c>with</c> clause (RFC 3848): <c>SMTP</c>, <c>ESMTP</c>,
+    /// <c>ESMTPS</c> over TLS, <c>ESMTPA</c> or <c>ESMTPSA</c> once authenticated.
     /// </summary>
-    public string ProtocolName => !IsExtended ? "SMTP" : IsSecure ? "ESMTPS" : "ESMTP";
+    public string ProtocolName => (IsExtended, IsSecure, IsAuthenticated) switch
+    {
+        (false, _, _) => "SMTP",
+        (true, false, false) => "ESMTP",
+        (true, true, false) => "ESMTPS",
+        (true, false, true) => "ESMTPA",
+        (true, true, true) => "ESMTPSA",
+    };
 
     /// <summary>Application state for this connection; the server never reads it.</summary>
     public IDictionary<object, object?> Items => _items ??= [];

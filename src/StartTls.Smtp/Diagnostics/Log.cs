@@ -59,6 +59,15 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Information, "[{SessionId}] TLS handshake failed: {Reason}; connection closed")]
     public static partial void TlsHandshakeFailed(ILogger logger, string sessionId, string reason);
 
+    [LoggerMessage(50, LogLevel.Information, "[{SessionId}] Authenticated with {Mechanism}")]
+    public static partial void Authenticated(ILogger logger, string sessionId, string mechanism);
+
+    [LoggerMessage(51, LogLevel.Information, "[{SessionId}] Authentication with {Mechanism} failed")]
+    public static partial void AuthenticationFailed(ILogger logger, string sessionId, string mechanism);
+
+    [LoggerMessage(52, LogLevel.Error, "[{SessionId}] An authentication hook failed; replied 454")]
+    public static partial void AuthenticationHookFailed(ILogger logger, string sessionId, Exception exception);
+
     [LoggerMessage(30, LogLevel.Information, "[{SessionId}] Message accepted: {Size} octets for {Recipients} recipient(s)")]
     public static partial void MessageAccepted(ILogger logger, string sessionId, long size, int recipients);
 

@@ -30,6 +30,8 @@ internal static class SmtpMetrics
 
     public static readonly Counter<long> TlsHandshakeFailures = Meter.CreateCounter<long>("smtp.server.tls.handshake_failures", "{handshake}", "Failed TLS handshakes, by reason.");
 
+    public static readonly Counter<long> Authentications = Meter.CreateCounter<long>("smtp.server.auth", "{attempt}", "AUTH exchanges, by result.");
+
     public static readonly Counter<long> Timeouts = Meter.CreateCounter<long>("smtp.server.timeouts", "{timeout}", "Connections closed by a timeout.");
 
     /// <summary>Counts one protocol violation of the given kind.</summary>

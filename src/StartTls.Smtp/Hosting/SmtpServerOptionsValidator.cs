@@ -98,6 +98,24 @@ public sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOpti
             failures.Add("Tls.EnabledProtocols may contain only Tls12 and Tls13 (RFC 8996 deprecates older versions).");
         }
 
+        if (options.Authentication.MaxFailures < 1)
+        {
+            failures.Add("Authentication.MaxFailures must be at least 1.");
+        }
+
+        if (options.Authentication.MaxLineLength is < 512 or > 1024 * 1024)
+        {
+            failures.Add("Authentication.MaxLineLength must be between 512 and 1048576 (RFC 4954 suggests 12288).");
+        }
+
+        foreach (var mechanism in options.Authentication.Mechanisms)
+        {
+            if (mechanism is null || string.IsNullOrWhiteSpace(mechanism.Name))
+            {
+                failures.Add("Authentication.Mechanisms: every mechanism needs a name.");
+            }
+        }
+
         foreach (var sni in options.Tls.SniCertificates)
         {
             if (string.IsNullOrWhiteSpace(sni.ServerName) || string.IsNullOrWhiteSpace(sni.CertificatePath))

@@ -12,7 +12,9 @@ public static class SmtpServerServiceCollectionExtensions
     /// <summary>
     /// Adds an <see cref="SmtpServer"/> that starts and stops with the host. Options come from
     /// <c>IOptions&lt;SmtpServerOptions&gt;</c> (bind them from configuration with <c>services.Configure</c>) and are
-    /// validated when the host starts. Choose a store with <see cref="SmtpServerBuilderExtensions.UseMessageStore{TStore}"/>
+    /// validated when the host starts. Services registered as <c>IServerCertificateSelector</c>, <c>IPasswordAuthenticator</c>,
+    /// <c>IScramCredentialProvider</c>, <c>ICramMd5SecretProvider</c>, <c>IOAuthTokenValidator</c> or
+    /// <c>IAuthenticationThrottle</c> fill the matching option when code left it unset. Choose a store with <see cref="SmtpServerBuilderExtensions.UseMessageStore{TStore}"/>
     /// or one of the built-in ones; the default mailbox filter accepts everything.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -29,6 +31,7 @@ public static class SmtpServerServiceCollectionExtensions
 
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmtpServerOptions>, SmtpServerOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<SmtpServerOptions>, SmtpServerServicesConfigurer>());
         services.TryAddSingleton<IMailboxFilter>(AcceptAllMailboxFilter.Instance);
         services.TryAddSingleton(static sp => new SmtpServer(
             sp.GetRequiredService<IOptions<SmtpServerOptions>>().Value,

@@ -85,8 +85,8 @@ internal struct DataReader
                     _lineLength = 0;
                     if (span[i] == (byte)'.')
                     {
+                        // The limit does not count "the leading dot duplicated for transparency" (RFC 5321 §4.5.3.1.6).
                         _state = State.Dot;
-                        _lineLength = 1;
                         i++;
                     }
                     else
@@ -118,6 +118,7 @@ internal struct DataReader
                         }
 
                         Emit(output, "."u8);
+                        _lineLength = 1;
                         _state = State.InLine;
                     }
                     else

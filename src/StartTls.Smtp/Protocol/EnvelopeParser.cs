@@ -3,9 +3,14 @@ namespace StartTls.Smtp.Protocol;
 /// <summary>Parses the arguments of MAIL and RCPT into envelope values, returning the RFC reply for any fault.</summary>
 internal static class EnvelopeParser
 {
-    /// <summary>Parses <c>FROM:&lt;path&gt; [params]</c>.</summary>
+    /// <summary>Parses <c>FROM:&lt;path&gt; [params]</c> on a session that does not offer AUTH.</summary>
     /// <returns><see langword="null"/> on success, else the error reply.</returns>
     public static SmtpReply? ParseMail(ReadOnlySpan<byte> arguments, ProtocolSettings settings, out SmtpEnvelope? envelope)
+        => ParseMail(arguments, settings, authOffered: false, out envelope);
+
+    /// <summary>Parses <c>FROM:&lt;path&gt; [params]</c>.</summary>
+    /// <returns><see langword="null"/> on success, else the error reply.</returns>
+    public static SmtpReply? ParseMail(ReadOnlySpan<byte> arguments, ProtocolSettings settings, bool authOffered, out SmtpEnvelope? envelope)
     {
         envelope = null;
         if (!TrySkipPrefix(ref arguments, "FROM:"u8))
@@ -78,6 +83,14 @@ internal static class EnvelopeParser
                     }
 
                     smtpUtf8 = true;
+                    break;
+                case "AUTH" when authOffered:
+                    // RFC 4954 §5: the submitter's identity as xtext, or <>; passed on in MailParameters as sent.
+                    if (string.IsNullOrEmpty(value))
+                    {
+                        return Replies.ParameterSyntax;
+                    }
+
                     break;
                 default:
                     return Replies.UnsupportedParameter;

@@ -55,8 +55,10 @@ internal static class EsmtpParameters
             }
 
             result ??= new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-            if (!result.TryAdd(Encoding.ASCII.GetString(keyword).ToUpperInvariant(), value))
+            var key = Encoding.ASCII.GetString(keyword).ToUpperInvariant();
+            if (!result.TryAdd(key, value) && !string.Equals(result[key], value, StringComparison.OrdinalIgnoreCase))
             {
+                // A repeat with the same value is harmless (Python's smtplib sends SMTPUTF8 twice); a conflict is not.
                 return Replies.DuplicateParameter;
             }
         }

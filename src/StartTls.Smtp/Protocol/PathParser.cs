@@ -145,6 +145,13 @@ internal static class PathParser
         }
 
         var localPart = input[localStart..pos];
+
+        // RFC 5321 §4.5.3.1.1: a local part is at most 64 octets (quotes and escapes included).
+        if (localPart.Length > 64)
+        {
+            return PathParseResult.Syntax;
+        }
+
         if (pos >= input.Length)
         {
             return PathParseResult.Syntax;
@@ -271,16 +278,18 @@ internal static class PathParser
             }
         }
 
-        if (inner.Length > 5 && System.Text.Ascii.EqualsIgnoreCase(inner[..5], "IPv6:"u8))
+        if (inner.Length >= 5 && System.Text.Ascii.EqualsIgnoreCase(inner[..5], "IPv6:"u8))
         {
-            return System.Net.IPAddress.TryParse(Encoding.ASCII.GetString(inner[5..]), out var v6)
+            return inner.Length > 5
+                && System.Net.IPAddress.TryParse(Encoding.ASCII.GetString(inner[5..]), out var v6)
                 && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         }
 
-        if (inner.IndexOf((byte)':') > 0)
+        var colon = inner.IndexOf((byte)':');
+        if (colon > 0)
         {
             // General-address-literal: Standardized-tag ":" 1*dcontent
-            return true;
+            return colon < inner.Length - 1;
         }
 
         return IsIPv4(inner);

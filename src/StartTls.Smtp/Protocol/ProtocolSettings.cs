@@ -20,9 +20,10 @@ internal sealed class ProtocolSettings
         EnableSmtpUtf8 = options.EnableSmtpUtf8;
         Enable8BitMime = options.Enable8BitMime;
         EnablePipelining = options.EnablePipelining;
+        Authentication = options.Authentication.IsConfigured ? options.Authentication : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
-        EhloReply = BuildEhloReply(offerStartTls: false);
-        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true);
+        EhloReply = BuildEhloReply(offerStartTls: false, authMechanisms: null);
+        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, authMechanisms: null);
         HeloReply = new SmtpReply(250, null, serverName);
     }
 
@@ -42,6 +43,9 @@ internal sealed class ProtocolSettings
     public bool Enable8BitMime { get; }
     public bool EnablePipelining { get; }
 
+    /// <summary>The AUTH options when any credential hook is set; otherwise <see langword="null"/>.</summary>
+    public Authentication.SmtpAuthenticationOptions? Authentication { get; }
+
     /// <summary>The 220 greeting (RFC 2034 exempts it from enhanced codes; no version is disclosed).</summary>
     public SmtpReply Greeting { get; }
 
@@ -54,7 +58,14 @@ internal sealed class ProtocolSettings
     /// <summary>The HELO reply.</summary>
     public SmtpReply HeloReply { get; }
 
-    private SmtpReply BuildEhloReply(bool offerStartTls)
+    /// <summary>The EHLO reply for a capability set, built once per distinct set and then reused.</summary>
+    public SmtpReply GetEhloReply(bool offerStartTls, string? authMechanisms) => authMechanisms is null
+        ? offerStartTls ? EhloReplyWithStartTls : EhloReply
+        : _ehloReplies.GetOrAdd((offerStartTls, authMechanisms), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2), this);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, string), SmtpReply> _ehloReplies = new();
+
+    private SmtpReply BuildEhloReply(bool offerStartTls, string? authMechanisms)
     {
         var lines = new List<string> { ServerName };
         if (EnablePipelining)
@@ -76,6 +87,11 @@ internal sealed class ProtocolSettings
         if (offerStartTls)
         {
             lines.Add("STARTTLS");
+        }
+
+        if (authMechanisms is not null)
+        {
+            lines.Add("AUTH " + authMechanisms);
         }
 
         lines.Add("ENHANCEDSTATUSCODES");

@@ -9,6 +9,7 @@ internal sealed class ServerServices
     public ServerServices(ProtocolSettings settings, IMessageStore store, IMailboxFilter filter, ISessionHandler? sessionHandler, ILogger logger, Tls.TlsSettings? tls)
     {
         Tls = tls;
+        Authentication = settings.Authentication;
         Settings = settings;
         Store = store;
         Filter = filter;
@@ -25,6 +26,9 @@ internal sealed class ServerServices
     public ISessionHandler? SessionHandler { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>The AUTH configuration, or <see langword="null"/> when no credential hook is set.</summary>
+    public Authentication.SmtpAuthenticationOptions? Authentication { get; }
 
     /// <summary>The TLS configuration, or <see langword="null"/> when no certificate is configured.</summary>
     public Tls.TlsSettings? Tls { get; }

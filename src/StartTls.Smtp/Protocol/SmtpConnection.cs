@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.IO.Pipelines;
 using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Storage;
@@ -44,9 +45,11 @@ internal sealed partial class SmtpConnection : IDisposable
     private bool _greeted;
     private int _errors;
     private bool _pendingFlush;
+    private bool _discardingAuthLine;
     private long _deadline = long.MaxValue;
     private volatile bool _shutdownRequested;
     private volatile bool _waitingForCommand;
+    private volatile bool _flushing;
 
     public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session, CancellationToken aborted)
     {
@@ -226,7 +229,8 @@ internal sealed partial class SmtpConnection : IDisposable
             var progressed = false;
             while (action == ConnectionAction.Continue)
             {
-                var status = _lines.TryRead(ref buffer, _settings.MaxCommandLineLength, out var line);
+                var authLine = IsAuthLine(buffer);
+                var status = _lines.TryRead(ref buffer, authLine ? _settings.Authentication!.MaxLineLength : _settings.MaxCommandLineLength, out var line);
                 if (status == LineStatus.Incomplete)
                 {
                     break;
@@ -236,7 +240,7 @@ internal sealed partial class SmtpConnection : IDisposable
                 action = status switch
                 {
                     LineStatus.Line => await ExecuteAsync(line, buffer.Length).ConfigureAwait(false),
-                    LineStatus.TooLong => OnLineTooLong(),
+                    LineStatus.TooLong => OnLineTooLong(authLine),
                     LineStatus.BareLineFeed => Violation(Replies.BareLineFeed, "bare LF in command"),
                     _ => Violation(Replies.BareCarriageReturn, "bare CR in command"),
                 };
@@ -308,6 +312,11 @@ internal sealed partial class SmtpConnection : IDisposable
 
     private ValueTask<ConnectionAction> Execute(ReadOnlySpan<byte> line, long bytesAfter)
     {
+        if (InSaslExchange)
+        {
+            return SaslResponse(line);
+        }
+
         var verb = VerbParser.Parse(line, out var arguments);
         if (line.Contains((byte)0))
         {
@@ -356,8 +365,9 @@ internal sealed partial class SmtpConnection : IDisposable
                 return Done(arguments.IsEmpty ? Error(Replies.VrfySyntax) : Reply(Replies.CannotVrfy));
             case SmtpVerb.Help:
                 return Done(Reply(Replies.Help));
-            case SmtpVerb.Expn:
             case SmtpVerb.Auth:
+                return Auth(arguments);
+            case SmtpVerb.Expn:
             case SmtpVerb.Bdat:
                 return Done(Error(Replies.NotImplemented));
             default:
@@ -386,7 +396,7 @@ internal sealed partial class SmtpConnection : IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : OffersStartTls ? _settings.EhloReplyWithStartTls : _settings.EhloReply);
+        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, AdvertisedMechanisms()));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -401,7 +411,12 @@ internal sealed partial class SmtpConnection : IDisposable
             return Done(Error(Replies.NestedMail));
         }
 
-        var error = EnvelopeParser.ParseMail(arguments, _settings, out var envelope);
+        if (_settings.Authentication is { RequireAuthentication: true } && !_session.IsAuthenticated)
+        {
+            return Done(Error(Authentication.SaslReplies.AuthenticationRequired));
+        }
+
+        var error = EnvelopeParser.ParseMail(arguments, _settings, OffersAuth, out var envelope);
         return error is not null ? Done(Error(error)) : CheckSenderAsync(envelope!);
     }
 
@@ -529,7 +544,7 @@ internal sealed partial class SmtpConnection : IDisposable
         // command on one side of the upgrade or fed to the handshake. Refuse the whole group (CVE-2011-0411 class).
         if (bytesAfter > 0)
         {
-            SmtpMetrics.Violation("starttls_pipelining");
+            // Violation() logs the warning and counts the metric, once.
             return Violation(Replies.StartTlsPipelining, "bytes after STARTTLS in the same group");
         }
 
@@ -555,11 +570,27 @@ internal sealed partial class SmtpConnection : IDisposable
 
         // The handshake has its own timeout; keep the connection's timer out of its way.
         SetDeadline(_tlsSettings.HandshakeTimeout + TimeSpan.FromSeconds(5));
-        var result = await TlsHandshake.RunAsync(_transport, _tlsSettings, _session, isImplicit, _aborted).ConfigureAwait(false);
+
+        // A connection waiting for its handshake is idle for a graceful shutdown: RequestShutdown cancels the read
+        // (nothing can be said before TLS), so a stalled handshake never holds StopAsync for the handshake timeout.
+        _waitingForCommand = true;
+        TlsHandshakeResult result;
+        try
+        {
+            result = _shutdownRequested
+                ? TlsHandshakeResult.Fail("closed: server shutting down")
+                : await TlsHandshake.RunAsync(_transport, _tlsSettings, _session, isImplicit, _aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            _waitingForCommand = false;
+        }
+
         if (result.Pipe is null)
         {
-            Log.TlsHandshakeFailed(_services.Logger, _session.Id, result.Failure!);
-            SmtpMetrics.TlsHandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", TlsFailureKind(result.Failure!)));
+            var failure = _shutdownRequested ? "closed: server shutting down" : result.Failure!;
+            Log.TlsHandshakeFailed(_services.Logger, _session.Id, failure);
+            SmtpMetrics.TlsHandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", TlsFailureKind(failure)));
             return false;
         }
 
@@ -572,6 +603,7 @@ internal sealed partial class SmtpConnection : IDisposable
         _greeted = false;
         _transaction = null;
         _lines = default;
+        ResetAuthentication();
         Log.TlsEstablished(_services.Logger, _session.Id, result.Info!.ToString(), result.Info.ServerName);
         SmtpMetrics.TlsHandshakes.Add(1, new KeyValuePair<string, object?>("protocol", SmtpTlsInfo.ProtocolName(result.Info.Protocol)));
         return true;
@@ -585,11 +617,50 @@ internal sealed partial class SmtpConnection : IDisposable
         _ => "failed",
     };
 
-    private ConnectionAction OnLineTooLong()
+    private ConnectionAction OnLineTooLong(bool authLine)
     {
         Log.LineTooLong(_services.Logger, _session.Id);
         SmtpMetrics.Violation("line_too_long");
+        if (authLine)
+        {
+            // RFC 4954 §4: 500 5.5.6 for an over-long AUTH line; any exchange in progress is over.
+            EndSasl();
+            return Error(Authentication.SaslReplies.LineTooLong);
+        }
+
         return Error(Replies.LineTooLong);
+    }
+
+    /// <summary>
+    /// True when the next line belongs to AUTH (a response inside an exchange, or an AUTH command), which may be up to
+    /// the SASL line limit instead of the command limit. Decided before the line is complete, so a long AUTH line
+    /// that arrives in pieces is measured against the right limit; <c>IsDiscarding</c> keeps the decision made at its start.
+    /// </summary>
+    private bool IsAuthLine(in ReadOnlySequence<byte> buffer)
+    {
+        if (_settings.Authentication is null)
+        {
+            return false;
+        }
+
+        if (_lines.IsDiscarding)
+        {
+            return _discardingAuthLine;
+        }
+
+        if (InSaslExchange)
+        {
+            return _discardingAuthLine = true;
+        }
+
+        Span<byte> head = stackalloc byte[5];
+        if (buffer.Length < 5)
+        {
+            return _discardingAuthLine = false;
+        }
+
+        buffer.Slice(0, 5).CopyTo(head);
+        return _discardingAuthLine = Ascii.EqualsIgnoreCase(head, "AUTH "u8);
     }
 
     private ConnectionAction Violation(SmtpReply reply, string violation)
@@ -636,7 +707,17 @@ internal sealed partial class SmtpConnection : IDisposable
         }
 
         _pendingFlush = false;
-        var result = await _output.FlushAsync(_aborted).ConfigureAwait(false);
+        _flushing = true;
+        FlushResult result;
+        try
+        {
+            result = await _output.FlushAsync(_aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            _flushing = false;
+        }
+
         if (result.IsCanceled)
         {
             // The deadline passed while the client would not read our replies.
@@ -670,8 +751,15 @@ internal sealed partial class SmtpConnection : IDisposable
             return;
         }
 
-        _input.CancelPendingRead();
-        _output.CancelPendingFlush();
+        // Cancel only what is waiting: a flush cancelled while none is in flight would fail the next one.
+        if (_flushing)
+        {
+            _output.CancelPendingFlush();
+        }
+        else
+        {
+            _input.CancelPendingRead();
+        }
     }
 
     private async ValueTask NotifyClosedAsync()

@@ -45,8 +45,11 @@ internal static class TlsHandshake
             var state = new CallbackState(settings, session);
             await ssl.AuthenticateAsServerAsync(SelectOptionsAsync, state, timeout.Token).ConfigureAwait(false);
 
-            X509Certificate2? clientCertificate = ssl.RemoteCertificate as X509Certificate2
-                ?? (ssl.RemoteCertificate is { } other ? X509CertificateLoader.LoadCertificate(other.GetRawCertData()) : null);
+            // Only a certificate that was asked for is reported: a resumed TLS 1.3 session can carry one from a
+            // context that did ask (.NET shares server SSL contexts and ticket keys per certificate).
+            var remote = settings.ClientCertificateMode == ClientCertificateMode.NoCertificate ? null : ssl.RemoteCertificate;
+            X509Certificate2? clientCertificate = remote as X509Certificate2
+                ?? (remote is { } other ? X509CertificateLoader.LoadCertificate(other.GetRawCertData()) : null);
             var info = new SmtpTlsInfo(ssl.SslProtocol, ssl.NegotiatedCipherSuite, state.ServerName, clientCertificate, state.ClientCertificateErrors, isImplicit);
             var pipe = new TlsPipe(ssl, PipeReader.Create(ssl, ReaderOptions), PipeWriter.Create(ssl, WriterOptions));
             ssl = null;
@@ -87,7 +90,9 @@ internal static class TlsHandshake
             AllowRenegotiation = false,
             ClientCertificateRequired = mode != ClientCertificateMode.NoCertificate,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            RemoteCertificateValidationCallback = mode == ClientCertificateMode.NoCertificate ? null : s.ValidateClientCertificate,
+            // Always ours: with none, .NET validates any client certificate it meets (one carried by a resumed
+            // session) against the system store and fails the handshake of a server that never asked for one.
+            RemoteCertificateValidationCallback = s.ValidateClientCertificate,
         };
     }
 
@@ -104,6 +109,11 @@ internal static class TlsHandshake
         // The chain is the application's to judge (SmtpTlsInfo.ClientCertificateErrors); only presence is enforced here.
         public bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
         {
+            if (Settings.ClientCertificateMode == ClientCertificateMode.NoCertificate)
+            {
+                return true;
+            }
+
             ClientCertificateErrors = errors;
             return certificate is not null || Settings.ClientCertificateMode != ClientCertificateMode.RequireCertificate;
         }

@@ -24,7 +24,7 @@ internal static class SocketConnectionHandler
         var limit = server.Limiter.TryAcquire(remote?.Address);
         if (limit != LimitResult.Accepted)
         {
-            await RefuseAsync(socket, server, remote, limit).ConfigureAwait(false);
+            await RefuseAsync(socket, server, remote, limit, endpoint.ImplicitTls).ConfigureAwait(false);
             return;
         }
 
@@ -57,15 +57,20 @@ internal static class SocketConnectionHandler
         }
     }
 
-    private static async Task RefuseAsync(Socket socket, SmtpServer server, IPEndPoint? remote, LimitResult limit)
+    private static async Task RefuseAsync(Socket socket, SmtpServer server, IPEndPoint? remote, LimitResult limit, bool implicitTls)
     {
         SmtpMetrics.ConnectionsRefused.Add(1);
         var reply = limit == LimitResult.TooManyConnections ? Replies.TooManyConnections : Replies.TooManyConnectionsFromIp;
         Log.ConnectionLimited(server.Logger, remote?.Address, reply.Message);
         try
         {
-            using var timeout = new CancellationTokenSource(LingerTimeout);
-            await socket.SendAsync(reply.WireBytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            // On an implicit-TLS endpoint the client expects a handshake: no plaintext byte, just the close (RFC 8314).
+            if (!implicitTls)
+            {
+                using var timeout = new CancellationTokenSource(LingerTimeout);
+                await socket.SendAsync(reply.WireBytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            }
+
             await CloseGracefullyAsync(socket).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // The client may already be gone; nothing to do.

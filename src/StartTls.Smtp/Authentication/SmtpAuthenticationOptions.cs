@@ -1,0 +1,48 @@
+namespace StartTls.Smtp.Authentication;
+
+/// <summary>
+/// SMTP AUTH (RFC 4954): the policy, and the credential hooks that enable each mechanism. AUTH is offered only when at
+/// least one hook is set, and before TLS only if <see cref="AllowInsecureAuthentication"/> is true.
+/// </summary>
+public sealed class SmtpAuthenticationOptions
+{
+    /// <summary>Checks passwords; enables PLAIN and LOGIN. Not bound from configuration.</summary>
+    public IPasswordAuthenticator? PasswordAuthenticator { get; set; }
+
+    /// <summary>Supplies stored SCRAM keys; enables SCRAM-SHA-256 and, under TLS, SCRAM-SHA-256-PLUS. Not bound from configuration.</summary>
+    public IScramCredentialProvider? ScramCredentialProvider { get; set; }
+
+    /// <summary>Supplies CRAM-MD5 secrets; enables CRAM-MD5 when <see cref="EnableCramMd5"/> is also true. Not bound from configuration.</summary>
+    public ICramMd5SecretProvider? CramMd5SecretProvider { get; set; }
+
+    /// <summary>Validates OAuth bearer tokens; enables XOAUTH2 and OAUTHBEARER. Not bound from configuration.</summary>
+    public IOAuthTokenValidator? OAuthTokenValidator { get; set; }
+
+    /// <summary>Rate-limits authentication across connections; optional. Not bound from configuration.</summary>
+    public IAuthenticationThrottle? Throttle { get; set; }
+
+    /// <summary>
+    /// The mechanisms, in the order advertised. Default: SCRAM-SHA-256-PLUS, SCRAM-SHA-256, PLAIN, LOGIN, OAUTHBEARER,
+    /// XOAUTH2, CRAM-MD5; each is offered only when its hook is set. Add custom <see cref="SaslMechanism"/>s here.
+    /// </summary>
+    public IList<SaslMechanism> Mechanisms { get; } = SaslMechanisms.CreateDefault();
+
+    /// <summary>Offer and accept AUTH before TLS (plaintext passwords on the wire). Default false: <c>530 5.7.0</c> before STARTTLS.</summary>
+    public bool AllowInsecureAuthentication { get; set; }
+
+    /// <summary>Require AUTH before MAIL (<c>530 5.7.0 Authentication required</c>), for submission endpoints. Default false.</summary>
+    public bool RequireAuthentication { get; set; }
+
+    /// <summary>Offer CRAM-MD5 (RFC 2195; the server must keep secrets in the clear). Default false.</summary>
+    public bool EnableCramMd5 { get; set; }
+
+    /// <summary>Failed exchanges a connection may have before <c>421 4.7.0</c> and close. Default 3 (RFC 4954 §9: not fewer).</summary>
+    public int MaxFailures { get; set; } = 3;
+
+    /// <summary>The longest line of an AUTH exchange, in octets including CRLF (RFC 4954 §4: 12288 is enough). Longer: <c>500 5.5.6</c>.</summary>
+    public int MaxLineLength { get; set; } = 12288;
+
+    /// <summary>True when any credential hook is set.</summary>
+    public bool IsConfigured => PasswordAuthenticator is not null || ScramCredentialProvider is not null
+        || (CramMd5SecretProvider is not null && EnableCramMd5) || OAuthTokenValidator is not null;
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Text;
+using StartTls.Smtp.Authentication;
+
+namespace StartTls.Smtp.Tests.Authentication;
+
+/// <summary>Sessions, contexts and credential hooks for driving SASL exchanges directly, without a server.</summary>
+internal static class SaslTestKit
+{
+    public const string ServerName = "mx.test";
+
+    public static SmtpSession CreateSession(bool secure)
+    {
+        var session = new SmtpSession("t1", new IPEndPoint(IPAddress.Loopback, 40000), new IPEndPoint(IPAddress.Loopback, 587), DateTimeOffset.UtcNow);
+        if (secure)
+        {
+            session.Tls = new SmtpTlsInfo(SslProtocols.Tls13, TlsCipherSuite.TLS_AES_128_GCM_SHA256, ServerName, null, SslPolicyErrors.None, false);
+        }
+
+        return session;
+    }
+
+    /// <summary>A context; under TLS, <paramref name="binding"/> is what GetChannelBinding("tls-server-end-point") returns.</summary>
+    public static SaslContext CreateContext(SmtpAuthenticationOptions options, bool secure = false, byte[]? binding = null)
+    {
+        Func<string, byte[]?>? channelBinding = secure ? type => type == "tls-server-end-point" ? binding : null : null;
+        return new SaslContext(CreateSession(secure), ServerName, options, channelBinding);
+    }
+
+    public static ValueTask<SaslStepResult> StepAsync(this ISaslExchange exchange, string response)
+        => exchange.StepAsync(Encoding.UTF8.GetBytes(response), CancellationToken.None);
+
+    public static string Text(this SaslStepResult result) => Encoding.UTF8.GetString(result.Challenge!);
+}
+
+/// <summary>SCRAM credentials by user name; records the names asked for.</summary>
+internal sealed class TestScramProvider : IScramCredentialProvider
+{
+    private readonly Dictionary<string, ScramCredential> _users = new(StringComparer.Ordinal);
+
+    public List<string> Requested { get; } = [];
+
+    public TestScramProvider Add(string user, ScramCredential credential)
+    {
+        _users[user] = credential;
+        return this;
+    }
+
+    public ValueTask<ScramCredential?> FindAsync(SmtpSession session, string userName, CancellationToken cancellationToken)
+    {
+        Requested.Add(userName);
+        return ValueTask.FromResult(_users.GetValueOrDefault(userName));
+    }
+}
+
+internal sealed class TestCramMd5Provider(Dictionary<string, string> secrets) : ICramMd5SecretProvider
+{
+    public ValueTask<string?> FindSecretAsync(SmtpSession session, string userName, CancellationToken cancellationToken)
+        => ValueTask.FromResult(secrets.GetValueOrDefault(userName));
+}
+
+/// <summary>Accepts one token; records what it was asked.</summary>
+internal sealed class TestTokenValidator(string goodToken, string identity) : IOAuthTokenValidator
+{
+    public List<(string? UserName, string Token)> Calls { get; } = [];
+
+    public ValueTask<string?> ValidateAsync(SmtpSession session, string? userName, string token, CancellationToken cancellationToken)
+    {
+        Calls.Add((userName, token));
+        return ValueTask.FromResult(token == goodToken ? identity : null);
+    }
+}
+
+/// <summary>The client side of SCRAM-SHA-256 (RFC 5802 §3), to compute proofs for exchanges other than the RFC's.</summary>
+internal sealed class ScramTestClient(string user, string password, string gs2Header = "n,,", string clientNonce = "fyko+d2lbbFgONRv9qkxdawL")
+{
+    public string ClientFirstBare => $"n={user},r={clientNonce}";
+
+    public string ClientFirst => gs2Header + ClientFirstBare;
+
+    public string ServerSignature { get; private set; } = "";
+
+    /// <summary>The client-final message for <paramref name="serverFirst"/>; <paramref name="bindingData"/> follows the GS2 header in c=.</summary>
+    public string ClientFinal(string serverFirst, byte[]? bindingData = null, string? headerInBinding = null)
+    {
+        var attributes = serverFirst.Split(',').ToDictionary(a => a[..1], a => a[2..]);
+        var salt = Convert.FromBase64String(attributes["s"]);
+        var iterations = int.Parse(attributes["i"]);
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, 32);
+        var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
+        var storedKey = SHA256.HashData(clientKey);
+        var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
+        byte[] cbind = [.. Encoding.UTF8.GetBytes(headerInBinding ?? gs2Header), .. bindingData ?? []];
+        var withoutProof = $"c={Convert.ToBase64String(cbind)},r={attributes["r"]}";
+        var authMessage = Encoding.UTF8.GetBytes(ClientFirstBare + "," + serverFirst + "," + withoutProof);
+        var signature = HMACSHA256.HashData(storedKey, authMessage);
+        var proof = clientKey.Zip(signature, (a, b) => (byte)(a ^ b)).ToArray();
+        ServerSignature = "v=" + Convert.ToBase64String(HMACSHA256.HashData(serverKey, authMessage));
+        return withoutProof + ",p=" + Convert.ToBase64String(proof);
+    }
+}

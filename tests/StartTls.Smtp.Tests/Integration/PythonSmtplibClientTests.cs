@@ -1,0 +1,133 @@
+using System.Globalization;
+using StartTls.Smtp.Tests.Infrastructure;
+
+namespace StartTls.Smtp.Tests.Integration;
+
+/// <summary>Python's smtplib (the standard library client) against the server, run with <c>python3 -c</c>.</summary>
+public sealed class PythonSmtplibClientTests
+{
+    private static readonly TimeSpan ProcessTimeout = TimeSpan.FromSeconds(20);
+
+    private static async Task<ProcessResult> RunPythonAsync(TestServer server, string script)
+    {
+        var python = ExternalTool.Require("python3", "install Python 3 (apt-get install -y python3)");
+        return await ExternalTool.RunAsync(python, ["-c", script, server.Port.ToString(CultureInfo.InvariantCulture)], ProcessTimeout);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Sendmail_delivers_the_message_exactly()
+    {
+        await using var server = await TestServer.StartAsync();
+        const string script = """
+            import smtplib, sys
+            port = int(sys.argv[1])
+            msg = ("From: a@c.test\r\nTo: b@s.test, c@s.test\r\nSubject: from smtplib\r\n\r\n"
+                   "Hello from Python.\r\n.leading dot\r\n.\r\n..\r\nlast\r\n")
+            s = smtplib.SMTP('127.0.0.1', port, local_hostname='client.test', timeout=10)
+            code, _ = s.ehlo()
+            assert code == 250, code
+            assert s.has_extn('pipelining') and s.has_extn('8bitmime') and s.has_extn('smtputf8'), s.esmtp_features
+            refused = s.sendmail('a@c.test', ['b@s.test', 'c@s.test'], msg)
+            assert refused == {}, refused
+            code, _ = s.quit()
+            assert code == 221, code
+            print('ok')
+            """;
+
+        var result = await RunPythonAsync(server, script);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.StandardOutput.Should().Contain("ok");
+        var stored = server.Messages.Messages.Should().ContainSingle(result.ToString()).Subject;
+        stored.Envelope.From!.Address.Should().Be("a@c.test");
+        stored.Envelope.Recipients.Select(r => r.Mailbox.Address).Should().Equal("b@s.test", "c@s.test");
+        stored.HeloName.Should().Be("client.test");
+        stored.GetContentAsString().Should().Be(
+            "From: a@c.test\r\nTo: b@s.test, c@s.test\r\nSubject: from smtplib\r\n\r\nHello from Python.\r\n.leading dot\r\n.\r\n..\r\nlast\r\n");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Send_message_with_SMTPUTF8_delivers_utf8_addresses_and_headers()
+    {
+        await using var server = await TestServer.StartAsync();
+        // Non-ASCII written as escapes, so the script's own encoding cannot matter.
+        const string script = """
+            import smtplib, sys
+            from email.message import EmailMessage
+            port = int(sys.argv[1])
+            sender = 'j\u00f6ran@ex\u00e4mple.test'
+            rcpt = 'b\u00f6b@ex\u00e4mple.test'
+            msg = EmailMessage()
+            msg['From'] = sender
+            msg['To'] = rcpt
+            msg['Subject'] = 'Gr\u00fc\u00dfe aus K\u00f6ln'
+            msg.set_content('H\u00e4llo w\u00f6rld\n.dot line\n')
+            with smtplib.SMTP('127.0.0.1', port, local_hostname='client.test', timeout=10) as s:
+                s.set_debuglevel(1)
+                s.ehlo()
+                s.send_message(msg, mail_options=['SMTPUTF8'])
+            print('ok')
+            """;
+
+        var result = await RunPythonAsync(server, script);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var stored = server.Messages.Messages.Should().ContainSingle(result.ToString()).Subject;
+        stored.Envelope.IsSmtpUtf8.Should().BeTrue();
+        stored.Envelope.From!.Address.Should().Be("jöran@exämple.test");
+        stored.Envelope.Recipients.Select(r => r.Mailbox.Address).Should().Equal("böb@exämple.test");
+        var text = stored.GetContentAsString();
+        text.Should().Contain("From: jöran@exämple.test\r\n").And.Contain("To: böb@exämple.test\r\n");
+        var parsed = MailKitHarness.Parse(stored);
+        parsed.Subject.Should().Be("Grüße aus Köln");
+        parsed.TextBody!.ReplaceLineEndings("\r\n").Should().Contain("Hällo wörld\r\n.dot line\r\n");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Send_message_with_international_addresses_and_no_explicit_options_uses_SMTPUTF8()
+    {
+        await using var server = await TestServer.StartAsync();
+        const string script = """
+            import smtplib, sys
+            from email.message import EmailMessage
+            port = int(sys.argv[1])
+            msg = EmailMessage()
+            msg['From'] = 'j\u00f6ran@ex\u00e4mple.test'
+            msg['To'] = 'b@s.test'
+            msg['Subject'] = 'implicit'
+            msg.set_content('body\n')
+            with smtplib.SMTP('127.0.0.1', port, local_hostname='client.test', timeout=10) as s:
+                s.send_message(msg)
+            print('ok')
+            """;
+
+        var result = await RunPythonAsync(server, script);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var stored = server.Messages.Messages.Should().ContainSingle(result.ToString()).Subject;
+        stored.Envelope.IsSmtpUtf8.Should().BeTrue();
+        stored.Envelope.BodyType.Should().Be(SmtpBodyType.EightBitMime);
+        stored.Envelope.From!.Address.Should().Be("jöran@exämple.test");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Refused_recipient_is_reported_by_sendmail_and_the_rest_is_delivered()
+    {
+        var filter = new RecipientRuleFilter(r => r.Mailbox.LocalPart == "nobody" ? SmtpReply.MailboxUnavailable : null);
+        await using var server = await TestServer.StartAsync(filter: filter);
+        const string script = """
+            import smtplib, sys
+            port = int(sys.argv[1])
+            with smtplib.SMTP('127.0.0.1', port, local_hostname='client.test', timeout=10) as s:
+                refused = s.sendmail('a@c.test', ['b@s.test', 'nobody@s.test'], 'Subject: partial\r\n\r\nbody\r\n')
+            print(refused)
+            assert refused == {'nobody@s.test': (550, b'5.1.1 Mailbox unavailable')}, refused
+            """;
+
+        var result = await RunPythonAsync(server, script);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var stored = server.Messages.Messages.Should().ContainSingle(result.ToString()).Subject;
+        stored.Envelope.Recipients.Select(r => r.Mailbox.Address).Should().Equal("b@s.test");
+    }
+}
