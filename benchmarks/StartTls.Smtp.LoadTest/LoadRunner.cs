@@ -150,7 +150,20 @@ internal sealed class LoadRunner
         var sync = new Lock();
         for (var i = 0; i < count; i++)
         {
-            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (sync)
+                {
+                    stats.Fail("not opened (duration limit)", count - i);
+                }
+
+                break;
+            }
+
             tasks.Add(Task.Run(async () =>
             {
                 try
@@ -165,6 +178,10 @@ internal sealed class LoadRunner
                     catch (Exception ex) when (IsSessionError(ex, cancellationToken))
                     {
                         failure = Describe(ex);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        failure = "not opened (duration limit)";
                     }
 
                     lock (sync)

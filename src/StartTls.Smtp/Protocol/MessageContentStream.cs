@@ -14,6 +14,13 @@ internal sealed class MessageContentStream : Stream
 
     public MessageContentStream(PipeReader reader) => _reader = reader;
 
+    /// <summary>Makes the stream ready for the next message on the same (reset) pipe.</summary>
+    public void Reset()
+    {
+        ReachedEnd = false;
+        _position = 0;
+    }
+
     /// <summary>True once a read returned the end of the content.</summary>
     public bool ReachedEnd { get; private set; }
 
@@ -31,6 +38,7 @@ internal sealed class MessageContentStream : Stream
         set => throw new NotSupportedException();
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.Length == 0 || ReachedEnd)

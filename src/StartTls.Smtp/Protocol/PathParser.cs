@@ -144,13 +144,9 @@ internal static class PathParser
             }
         }
 
+        // No 64-octet cap on the local part: RFC 5321 §4.5.3.1 asks servers to avoid such limits where they can,
+        // and real senders exceed it (SRS and VERP addresses); the command line limit bounds it anyway.
         var localPart = input[localStart..pos];
-
-        // RFC 5321 §4.5.3.1.1: a local part is at most 64 octets (quotes and escapes included).
-        if (localPart.Length > 64)
-        {
-            return PathParseResult.Syntax;
-        }
 
         if (pos >= input.Length)
         {

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Storage;
 
@@ -7,15 +8,29 @@ namespace StartTls.Smtp.Protocol;
 /// <summary>The DATA phase: stream the content to the store, then answer with the store's verdict.</summary>
 internal sealed partial class SmtpConnection
 {
+    // Reused from message to message on a connection: a message costs no new pipe, stream or token source.
+    private Pipe? _content;
+    private MessageContentStream? _contentStream;
+    private CancellationTokenSource? _storeCancellation;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ConnectionAction> ReceiveMessageAsync()
     {
         var envelope = _transaction!;
         _transaction = null;
         await FlushAsync().ConfigureAwait(false);
 
-        var content = new Pipe(ContentPipeOptions);
-        var stream = new MessageContentStream(content.Reader);
-        using var storeCancellation = CancellationTokenSource.CreateLinkedTokenSource(_aborted);
+        var content = _content ??= new Pipe(ContentPipeOptions);
+        var stream = _contentStream ??= new MessageContentStream(content.Reader);
+        stream.Reset();
+        if (_storeCancellation is null || !_storeCancellation.TryReset())
+        {
+            // The last message was aborted (its token cancelled): start a fresh source.
+            _storeCancellation?.Dispose();
+            _storeCancellation = CancellationTokenSource.CreateLinkedTokenSource(_aborted);
+        }
+
+        var storeCancellation = _storeCancellation;
         var storeToken = storeCancellation.Token;
 
         // The store runs on the thread pool: it may block on the stream, and this loop is the stream's only writer.
@@ -90,6 +105,7 @@ internal sealed partial class SmtpConnection
         catch
         {
             // The connection broke (I/O error, abort): the store must keep nothing.
+            _content = null;
             if (!storeAborted)
             {
                 await AbortStoreAsync(writer, storeCancellation, "the connection failed").ConfigureAwait(false);
@@ -108,6 +124,7 @@ internal sealed partial class SmtpConnection
 
             await writer.CompleteAsync().ConfigureAwait(false);
             var reply = await storeTask.ConfigureAwait(false);
+            content.Reset(); // both ends are complete: the store's reader completes when the store returns
             return CompleteMessage(envelope, reply, stream.ReachedEnd, reader.Size);
         }
 
@@ -118,6 +135,7 @@ internal sealed partial class SmtpConnection
         }
 
         await storeTask.ConfigureAwait(false);
+        content.Reset();
         SmtpMetrics.MessagesRefused.Add(1);
 
         if (timedOut)
@@ -144,9 +162,9 @@ internal sealed partial class SmtpConnection
                 Write(Replies.DataLineTooLong);
                 return ConnectionAction.Continue;
             case DataStatus.Nul:
-                return Violation(Replies.NulInData, "NUL in message content");
+                return Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
             default:
-                return Violation(Replies.BareLineEndingInData, "bare CR or LF in message content");
+                return Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
         }
     }
 

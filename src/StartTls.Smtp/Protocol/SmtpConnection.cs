@@ -120,6 +120,7 @@ internal sealed partial class SmtpConnection : IDisposable
         finally
         {
             await _timer.DisposeAsync().ConfigureAwait(false);
+            _storeCancellation?.Dispose();
             if (_tls is not null)
             {
                 await _tls.DisposeAsync().ConfigureAwait(false);
@@ -241,8 +242,8 @@ internal sealed partial class SmtpConnection : IDisposable
                 {
                     LineStatus.Line => await ExecuteAsync(line, buffer.Length).ConfigureAwait(false),
                     LineStatus.TooLong => OnLineTooLong(authLine),
-                    LineStatus.BareLineFeed => Violation(Replies.BareLineFeed, "bare LF in command"),
-                    _ => Violation(Replies.BareCarriageReturn, "bare CR in command"),
+                    LineStatus.BareLineFeed => Violation(Replies.BareLineFeed, "bare_lf_in_command", "bare LF in command"),
+                    _ => Violation(Replies.BareCarriageReturn, "bare_cr_in_command", "bare CR in command"),
                 };
             }
 
@@ -502,7 +503,7 @@ internal sealed partial class SmtpConnection : IDisposable
         // or more commands): refusing them closes the SMTP smuggling and unauthorised pipelining doors (attacks.md T41, T42).
         if (bytesAfter > 0)
         {
-            return Violation(Replies.PipeliningViolation, "bytes after DATA in the same group");
+            return Violation(Replies.PipeliningViolation, "data_pipelining", "bytes after DATA in the same group");
         }
 
         if (_transaction is null)
@@ -545,7 +546,7 @@ internal sealed partial class SmtpConnection : IDisposable
         if (bytesAfter > 0)
         {
             // Violation() logs the warning and counts the metric, once.
-            return Violation(Replies.StartTlsPipelining, "bytes after STARTTLS in the same group");
+            return Violation(Replies.StartTlsPipelining, "starttls_pipelining", "bytes after STARTTLS in the same group");
         }
 
         if (_transaction is not null)
@@ -663,10 +664,11 @@ internal sealed partial class SmtpConnection : IDisposable
         return _discardingAuthLine = Ascii.EqualsIgnoreCase(head, "AUTH "u8);
     }
 
-    private ConnectionAction Violation(SmtpReply reply, string violation)
+    /// <summary>Refuses a protocol violation and closes: logs the description, counts the snake_case kind.</summary>
+    private ConnectionAction Violation(SmtpReply reply, string kind, string description)
     {
-        Log.ProtocolViolation(_services.Logger, _session.Id, violation);
-        SmtpMetrics.Violation(violation);
+        Log.ProtocolViolation(_services.Logger, _session.Id, description);
+        SmtpMetrics.Violation(kind);
         Write(reply);
         return ConnectionAction.Close;
     }
