@@ -48,7 +48,7 @@ internal sealed record LoadOptions
           --server-pid PID       The server process: CPU time and RSS are read from /proc/PID.
           --duration-limit SEC   Stop everything after SEC seconds, whatever is left (default 600).
           --warmup W             Messages per connection sent first and not measured (default: M/10, 5 to 50;
-                                 idle modes: sessions opened and closed first, default C). 0 for none.
+                                 idle modes: sessions opened and closed first, default 32). 0 for none.
           --warmup-seconds SEC   Repeat warm-up rounds for at least SEC seconds (default 5; message modes):
                                  a fresh server needs seconds of traffic to reach its optimized JIT tier.
           --idle-seconds SEC     Idle modes: how long the connections are held before RSS is read (default 5).
@@ -105,9 +105,9 @@ internal sealed record LoadOptions
     /// <summary>The effective warm-up count.</summary>
     public int EffectiveWarmup => Warmup ?? Mode switch
     {
-        // Idle modes: as many sessions as will be measured, opened and closed first, so the server's heap has
-        // grown to what this many set-ups need and the measured growth is the sessions' own memory.
-        LoadMode.Idle or LoadMode.IdleTls => Connections,
+        // Idle modes: a few sessions opened and closed first (JIT, pools). Not as many as will be measured: memory
+        // freed by closed sessions stays with the process and would hide most of the measured sessions' cost.
+        LoadMode.Idle or LoadMode.IdleTls => Math.Min(Connections, 32),
         _ => Math.Clamp(Messages / 10, Math.Min(5, Messages), 50),
     };
 
