@@ -26,7 +26,7 @@ internal sealed class OAuthBearerMechanism : SaslMechanism
     public override ISaslExchange CreateExchange(SaslContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Exchange(context);
+        return new BearerTokenExchange(context, TryParse, ErrorChallenge);
     }
 
     /// <summary>Parses the client's message into the authorization identity (<c>a=</c>, or null) and the bearer token.</summary>
@@ -52,7 +52,7 @@ internal sealed class OAuthBearerMechanism : SaslMechanism
         }
 
         var authzid = text.AsSpan(2, end - 2);
-        if (!authzid.IsEmpty && (!authzid.StartsWith("a=", StringComparison.Ordinal) || !TryDecodeSaslName(authzid[2..], out userName)))
+        if (!authzid.IsEmpty && (!authzid.StartsWith("a=", StringComparison.Ordinal) || !SaslName.TryDecode(authzid[2..], out userName)))
         {
             return false;
         }
@@ -170,83 +170,5 @@ internal sealed class OAuthBearerMechanism : SaslMechanism
 
         text = Encoding.UTF8.GetString(bytes);
         return true;
-    }
-
-    /// <summary>saslname (RFC 5801 §4): "=2C" is ",", "=3D" is "=", no other "=" and no ",". Non-empty.</summary>
-    private static bool TryDecodeSaslName(ReadOnlySpan<char> encoded, out string? name)
-    {
-        name = null;
-        var builder = new StringBuilder(encoded.Length);
-        for (var i = 0; i < encoded.Length; i++)
-        {
-            var c = encoded[i];
-            if (c == ',')
-            {
-                return false;
-            }
-
-            if (c != '=')
-            {
-                builder.Append(c);
-                continue;
-            }
-
-            if (i + 2 >= encoded.Length)
-            {
-                return false;
-            }
-
-            var escape = encoded.Slice(i + 1, 2);
-            if (escape.Equals("2C", StringComparison.OrdinalIgnoreCase))
-            {
-                builder.Append(',');
-            }
-            else if (escape.Equals("3D", StringComparison.OrdinalIgnoreCase))
-            {
-                builder.Append('=');
-            }
-            else
-            {
-                return false;
-            }
-
-            i += 2;
-        }
-
-        name = builder.ToString();
-        return name.Length > 0;
-    }
-
-    private sealed class Exchange(SaslContext context) : ISaslExchange
-    {
-        private bool _prompted;
-        private bool _done;
-
-        public async ValueTask<SaslStepResult> StepAsync(ReadOnlyMemory<byte> response, CancellationToken cancellationToken)
-        {
-            if (_done)
-            {
-                return SaslStepResult.Failure(SaslReplies.Malformed);
-            }
-
-            if (response.IsEmpty && !_prompted)
-            {
-                // No initial response: ask for it with an empty challenge (RFC 4954 §4).
-                _prompted = true;
-                return SaslStepResult.Continue([]);
-            }
-
-            _done = true;
-            if (!TryParse(response.Span, out var userName, out var token))
-            {
-                return SaslStepResult.Failure(SaslReplies.Malformed);
-            }
-
-            var identity = await context.Options.OAuthTokenValidator!
-                .ValidateAsync(context.Session, userName, token, cancellationToken).ConfigureAwait(false);
-            return string.IsNullOrEmpty(identity)
-                ? SaslStepResult.FailureWithChallenge(ErrorChallenge)
-                : SaslStepResult.Success(identity);
-        }
     }
 }

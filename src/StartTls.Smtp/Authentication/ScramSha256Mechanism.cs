@@ -354,7 +354,7 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
             var authzPart = text.AsSpan(position, end - position);
             if (!authzPart.IsEmpty)
             {
-                if (!authzPart.StartsWith("a=", StringComparison.Ordinal) || !TryDecodeSaslName(authzPart[2..], out authzid))
+                if (!authzPart.StartsWith("a=", StringComparison.Ordinal) || !SaslName.TryDecode(authzPart[2..], out authzid))
                 {
                     return false;
                 }
@@ -367,7 +367,7 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
             var attributes = bare.Split(',');
             if (attributes.Length < 2
                 || !attributes[0].StartsWith("n=", StringComparison.Ordinal)
-                || !TryDecodeSaslName(attributes[0].AsSpan(2), out var userName)
+                || !SaslName.TryDecode(attributes[0].AsSpan(2), out var userName)
                 || !attributes[1].StartsWith("r=", StringComparison.Ordinal))
             {
                 return false;
@@ -390,56 +390,6 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
             first = new ClientFirst(flag, bindingName, authzid, header, bare, userName!, nonce);
             return true;
         }
-    }
-
-    /// <summary>saslname: UTF-8 without NUL, "," and bare "="; "=2C" is "," and "=3D" is "=" (RFC 5802 §5.1). Non-empty.</summary>
-    private static bool TryDecodeSaslName(ReadOnlySpan<char> encoded, out string? name)
-    {
-        name = null;
-        if (encoded.IsEmpty)
-        {
-            return false;
-        }
-
-        var builder = new StringBuilder(encoded.Length);
-        for (var i = 0; i < encoded.Length; i++)
-        {
-            var c = encoded[i];
-            if (c == '\0' || c == ',')
-            {
-                return false;
-            }
-
-            if (c != '=')
-            {
-                builder.Append(c);
-                continue;
-            }
-
-            if (i + 2 >= encoded.Length)
-            {
-                return false;
-            }
-
-            var escape = encoded.Slice(i + 1, 2);
-            if (escape.Equals("2C", StringComparison.OrdinalIgnoreCase))
-            {
-                builder.Append(',');
-            }
-            else if (escape.Equals("3D", StringComparison.OrdinalIgnoreCase))
-            {
-                builder.Append('=');
-            }
-            else
-            {
-                return false;
-            }
-
-            i += 2;
-        }
-
-        name = builder.ToString();
-        return true;
     }
 
     /// <summary>attr-val: ALPHA "=" 1*value-char.</summary>

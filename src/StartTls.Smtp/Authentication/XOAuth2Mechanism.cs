@@ -24,7 +24,7 @@ internal sealed class XOAuth2Mechanism : SaslMechanism
     public override ISaslExchange CreateExchange(SaslContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Exchange(context);
+        return new BearerTokenExchange(context, TryParse, ErrorChallenge);
     }
 
     /// <summary>Parses <c>user=… %x01 auth=Bearer … %x01 %x01</c>; other keys are ignored.</summary>
@@ -38,38 +38,5 @@ internal sealed class XOAuth2Mechanism : SaslMechanism
             && userName.Length > 0
             && pairs.TryGetValue("auth", out var auth)
             && OAuthBearerMechanism.TryParseBearer(auth, out token);
-    }
-
-    private sealed class Exchange(SaslContext context) : ISaslExchange
-    {
-        private bool _prompted;
-        private bool _done;
-
-        public async ValueTask<SaslStepResult> StepAsync(ReadOnlyMemory<byte> response, CancellationToken cancellationToken)
-        {
-            if (_done)
-            {
-                return SaslStepResult.Failure(SaslReplies.Malformed);
-            }
-
-            if (response.IsEmpty && !_prompted)
-            {
-                // No initial response: ask for it with an empty challenge (RFC 4954 §4).
-                _prompted = true;
-                return SaslStepResult.Continue([]);
-            }
-
-            _done = true;
-            if (!TryParse(response.Span, out var userName, out var token))
-            {
-                return SaslStepResult.Failure(SaslReplies.Malformed);
-            }
-
-            var identity = await context.Options.OAuthTokenValidator!
-                .ValidateAsync(context.Session, userName, token, cancellationToken).ConfigureAwait(false);
-            return string.IsNullOrEmpty(identity)
-                ? SaslStepResult.FailureWithChallenge(ErrorChallenge)
-                : SaslStepResult.Success(identity);
-        }
     }
 }
