@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --reps) REPS=$2; shift ;;
     --cases) CASES=${2//,/ }; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift

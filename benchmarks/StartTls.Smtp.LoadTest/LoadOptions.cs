@@ -52,6 +52,9 @@ internal sealed record LoadOptions
           --warmup-seconds SEC   Repeat warm-up rounds for at least SEC seconds (default 5; message modes):
                                  a fresh server needs seconds of traffic to reach its optimized JIT tier.
           --idle-seconds SEC     Idle modes: how long the connections are held before RSS is read (default 5).
+          --io sync|async        Message modes: a thread per connection with blocking calls (sync, the default:
+                                 fewer system calls and thread switches, so less client CPU per message) or
+                                 async sockets on the thread pool. Idle modes are always async.
           --label KEY=VALUE      Copied into the JSON result (repeatable), e.g. --label case=a --label server=ours.
           --output FILE          Also append the JSON line to FILE.
           --help                 Show this text.
@@ -92,6 +95,9 @@ internal sealed record LoadOptions
 
     /// <summary>How long idle connections are held before RSS is read.</summary>
     public TimeSpan IdleHold { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>True for async sockets in the message modes; false for a blocking thread per connection.</summary>
+    public bool AsyncIo { get; init; }
 
     /// <summary>Labels copied into the JSON result.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
@@ -194,6 +200,17 @@ internal sealed record LoadOptions
                     break;
                 case "--idle-seconds":
                     error = Int(value, name, 0, 3600, v => options = options with { IdleHold = TimeSpan.FromSeconds(v) });
+                    break;
+                case "--io":
+                    if (value is not ("sync" or "async"))
+                    {
+                        error = $"--io must be sync or async, not '{value}'";
+                    }
+                    else
+                    {
+                        options = options with { AsyncIo = value == "async" };
+                    }
+
                     break;
                 case "--label":
                     var equals = value.IndexOf('=', StringComparison.Ordinal);

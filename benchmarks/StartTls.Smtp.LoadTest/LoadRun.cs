@@ -17,10 +17,13 @@ internal sealed class LoadRun
     /// <summary>Gets the messages accepted (idle modes: sessions established).</summary>
     public long Ok { get; private set; }
 
-    /// <summary>Gets the failures.</summary>
+    /// <summary>Gets the messages (idle modes: sessions) asked for.</summary>
+    public long Attempted => IsIdle ? Options.Connections : (long)Options.Connections * Options.Messages;
+
+    /// <summary>Gets the messages (idle modes: sessions) not accepted, for whatever reason.</summary>
     public long Failed { get; private set; }
 
-    /// <summary>Gets the failures by reply code or error kind.</summary>
+    /// <summary>Gets the failure events by reply code or error kind (a connection may fail more than once).</summary>
     public SortedDictionary<string, long> Failures { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Gets the failures during warm-up (not counted above).</summary>
@@ -206,7 +209,6 @@ internal sealed class LoadRun
         foreach (var worker in stats)
         {
             run.Ok += worker.Ok;
-            run.Failed += worker.Failed;
             foreach (var (key, count) in worker.Failures)
             {
                 run.Failures[key] = run.Failures.GetValueOrDefault(key) + count;
@@ -216,6 +218,8 @@ internal sealed class LoadRun
             run.TlsCipher ??= worker.TlsCipher;
         }
 
+        // The failures above are events (a refused connection may be retried); what failed is what was not accepted.
+        run.Failed = run.Attempted - run.Ok;
         var latencies = stats.SelectMany(static s => s.Latencies).Select(static t => t * 1000.0 / Stopwatch.Frequency).ToArray();
         Array.Sort(latencies);
         run.LatenciesMs = latencies;
@@ -269,7 +273,7 @@ internal sealed class LoadRun
             text.Append(c, $"; {TlsProtocol} {TlsCipher}");
         }
 
-        if (Failed > 0)
+        if (Failures.Count > 0)
         {
             text.Append("; failures: ").AppendJoin(", ", Failures.Select(static f => $"{f.Key} x{f.Value}"));
         }
@@ -312,7 +316,9 @@ internal sealed class LoadRun
             json.WriteNumber("messages_per_connection", o.Messages);
             json.WriteNumber("size", o.Size);
             json.WriteNumber("warmup", o.EffectiveWarmup);
+            json.WriteString("io", o.AsyncIo || IsIdle ? "async" : "sync");
             json.WriteNumber("cores", Environment.ProcessorCount);
+            json.WriteNumber("attempted", Attempted);
             json.WriteNumber("ok", Ok);
             json.WriteNumber("failed", Failed);
             json.WriteStartObject("failures");

@@ -57,6 +57,7 @@ internal sealed class LoadRunner
 {
     private const int MaxReconnectsPerWorker = 3;
     private const int MaxParallelConnects = 64;
+    private static readonly TimeSpan BlockingTimeout = TimeSpan.FromSeconds(60);
 
     private static readonly byte[] Ehlo = "EHLO loadtest.example\r\n"u8.ToArray();
     private static readonly byte[] StartTls = "STARTTLS\r\n"u8.ToArray();
@@ -124,6 +125,37 @@ internal sealed class LoadRunner
     public async Task<WorkerStats[]> RunMessagesAsync(int messagesPerConnection, CancellationToken cancellationToken)
     {
         var stats = new WorkerStats[_options.Connections];
+        if (!_options.AsyncIo)
+        {
+            // One thread per connection with blocking calls: the cheapest client on few connections.
+            var threads = new Thread[_options.Connections];
+            for (var i = 0; i < threads.Length; i++)
+            {
+                var worker = stats[i] = new WorkerStats(messagesPerConnection);
+                threads[i] = new Thread(
+                    () =>
+                    {
+                        if (_options.Mode == LoadMode.TlsPerMessage)
+                        {
+                            ConnectionPerMessageWorker(worker, messagesPerConnection, cancellationToken);
+                        }
+                        else
+                        {
+                            SessionWorker(worker, messagesPerConnection, cancellationToken);
+                        }
+                    },
+                    maxStackSize: 256 * 1024)
+                {
+                    IsBackground = true,
+                    Name = $"load {i}",
+                };
+                threads[i].Start();
+            }
+
+            await Task.Run(() => Array.ForEach(threads, static t => t.Join()), CancellationToken.None);
+            return stats;
+        }
+
         var workers = new Task[_options.Connections];
         for (var i = 0; i < workers.Length; i++)
         {
@@ -233,6 +265,202 @@ internal sealed class LoadRunner
             }
         }));
     }
+
+    private void SessionWorker(WorkerStats stats, int messages, CancellationToken cancellationToken)
+    {
+        var remaining = messages;
+        var reconnects = 0;
+        var inFlight = false;
+        var sync = new Lock();
+        while (remaining > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            ClientConnection? connection = null;
+            try
+            {
+                connection = OpenSession(_options.Mode == LoadMode.StartTls, stats, sync, cancellationToken);
+                while (remaining > 0)
+                {
+                    inFlight = true;
+                    var started = Stopwatch.GetTimestamp();
+                    if (SendMessage(connection, stats))
+                    {
+                        stats.Success(Stopwatch.GetTimestamp() - started);
+                    }
+
+                    inFlight = false;
+                    remaining--;
+                }
+
+                connection.Command(Quit);
+            }
+            catch (Exception ex) when (IsBlockingSessionError(ex))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break; // aborted by the duration limit: the message in flight is counted as not sent
+                }
+
+                stats.Fail(Describe(ex));
+                if (inFlight)
+                {
+                    inFlight = false;
+                    remaining--;
+                }
+
+                if (++reconnects > MaxReconnectsPerWorker)
+                {
+                    break;
+                }
+            }
+            finally
+            {
+                connection?.Close();
+            }
+        }
+
+        if (remaining > 0)
+        {
+            stats.Fail(cancellationToken.IsCancellationRequested ? "not sent (duration limit)" : "not sent (too many connection failures)", remaining);
+        }
+    }
+
+    private void ConnectionPerMessageWorker(WorkerStats stats, int messages, CancellationToken cancellationToken)
+    {
+        var sync = new Lock();
+        var remaining = messages;
+        while (remaining > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            var started = Stopwatch.GetTimestamp();
+            ClientConnection? connection = null;
+            try
+            {
+                connection = OpenSession(tls: true, stats, sync, cancellationToken);
+                var accepted = SendMessage(connection, stats);
+                var quit = connection.Command(Quit);
+                if (accepted)
+                {
+                    if (quit == 221)
+                    {
+                        stats.Success(Stopwatch.GetTimestamp() - started);
+                    }
+                    else
+                    {
+                        stats.Fail($"{quit} (QUIT)");
+                    }
+                }
+
+                remaining--;
+            }
+            catch (Exception ex) when (IsBlockingSessionError(ex))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                stats.Fail(Describe(ex));
+                remaining--;
+            }
+            finally
+            {
+                connection?.Close();
+            }
+        }
+
+        if (remaining > 0)
+        {
+            stats.Fail("not sent (duration limit)", remaining);
+        }
+    }
+
+    /// <summary>Blocking: connects, reads the greeting, EHLO and, when <paramref name="tls"/>, STARTTLS, the handshake and EHLO again.</summary>
+    private ClientConnection OpenSession(bool tls, WorkerStats stats, Lock sync, CancellationToken cancellationToken)
+    {
+        var connection = ClientConnection.Connect(_endPoint, BlockingTimeout, cancellationToken);
+        try
+        {
+            Expect(connection.ReadReply(), 220, "greeting");
+            Expect(connection.Command(Ehlo), 250, "EHLO");
+            if (tls)
+            {
+                Expect(connection.Command(StartTls), 220, "STARTTLS");
+                connection.Upgrade(ClientTlsOptions());
+                Expect(connection.Command(Ehlo), 250, "EHLO after TLS");
+                if (stats.TlsProtocol is null)
+                {
+                    lock (sync)
+                    {
+                        stats.TlsProtocol = connection.Tls!.SslProtocol.ToString();
+                        stats.TlsCipher = connection.Tls.NegotiatedCipherSuite.ToString();
+                    }
+                }
+            }
+
+            return connection;
+        }
+        catch
+        {
+            connection.Close();
+            throw;
+        }
+    }
+
+    /// <summary>Blocking: one transaction. Returns true when the server accepted the message.</summary>
+    private bool SendMessage(ClientConnection connection, WorkerStats stats)
+    {
+        if (_options.Mode == LoadMode.Pipeline)
+        {
+            connection.Send(Pipelined);
+            var mail = connection.ReadReply();
+            var rcpt = connection.ReadReply();
+            var data = connection.ReadReply();
+            if (data != 354)
+            {
+                stats.Fail(mail != 250 ? $"{mail} (MAIL)" : rcpt != 250 ? $"{rcpt} (RCPT)" : $"{data} (DATA)");
+                connection.Command(Rset);
+                return false;
+            }
+        }
+        else
+        {
+            var mail = connection.Command(Mail);
+            if (mail != 250)
+            {
+                return Refuse(connection, stats, $"{mail} (MAIL)");
+            }
+
+            var rcpt = connection.Command(Rcpt);
+            if (rcpt != 250)
+            {
+                return Refuse(connection, stats, $"{rcpt} (RCPT)");
+            }
+
+            var data = connection.Command(Data);
+            if (data != 354)
+            {
+                return Refuse(connection, stats, $"{data} (DATA)");
+            }
+        }
+
+        var end = connection.Command(_content);
+        if (end != 250)
+        {
+            stats.Fail($"{end} (end of data)");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static bool Refuse(ClientConnection connection, WorkerStats stats, string key)
+    {
+        stats.Fail(key);
+        connection.Command(Rset);
+        return false;
+    }
+
+    private static bool IsBlockingSessionError(Exception ex) =>
+        ex is IOException or SocketException or InvalidDataException or UnexpectedReplyException or AuthenticationException or ObjectDisposedException;
 
     private async Task SessionWorkerAsync(WorkerStats stats, int messages, CancellationToken cancellationToken)
     {
