@@ -51,7 +51,7 @@ internal static class EnvelopeParser
                     // RFC 1870 §6.1: a declared size over the fixed maximum is a permanent failure.
                     if (overflow || declared > settings.MaxMessageSize)
                     {
-                        return Replies.DeclaredSizeTooLarge;
+                        return Replies.MessageTooLarge;
                     }
 
                     size = declared;

@@ -73,14 +73,14 @@ internal static class EsmtpParameters
 
     private static bool IsKeyword(ReadOnlySpan<byte> keyword)
     {
-        if (keyword.Length == 0 || !IsAlphaDigit(keyword[0]))
+        if (keyword.Length == 0 || !char.IsAsciiLetterOrDigit((char)keyword[0]))
         {
             return false;
         }
 
         foreach (var b in keyword)
         {
-            if (!IsAlphaDigit(b) && b != (byte)'-')
+            if (!char.IsAsciiLetterOrDigit((char)b) && b != (byte)'-')
             {
                 return false;
             }
@@ -102,6 +102,4 @@ internal static class EsmtpParameters
 
         return true;
     }
-
-    private static bool IsAlphaDigit(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a' || (uint)(b - '0') <= 9;
 }

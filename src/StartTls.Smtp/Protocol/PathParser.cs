@@ -225,7 +225,7 @@ internal static class PathParser
 
                 labelLength = 0;
             }
-            else if (IsLetterOrDigit(b) || b >= 0x80)
+            else if (char.IsAsciiLetterOrDigit((char)b) || b >= 0x80)
             {
                 if (b >= 0x80)
                 {
@@ -352,10 +352,8 @@ internal static class PathParser
         }
     }
 
-    private static bool IsLetterOrDigit(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a' || (uint)(b - '0') <= 9;
-
     /// <summary>atext (RFC 5322 §3.2.3): ALPHA / DIGIT / "!#$%&amp;'*+-/=?^_`{|}~".</summary>
-    private static bool IsAtext(byte b) => IsLetterOrDigit(b) || b switch
+    private static bool IsAtext(byte b) => char.IsAsciiLetterOrDigit((char)b) || b switch
     {
         (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+' or (byte)'-'
             or (byte)'/' or (byte)'=' or (byte)'?' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'{' or (byte)'|'

@@ -15,8 +15,6 @@ internal static class TlsHandshake
     /// <summary>The TLS record content type of a handshake message (RFC 8446 §5.1).</summary>
     private const byte HandshakeRecord = 0x16;
 
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
-    private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 4096, leaveOpen: true);
 
     public static async ValueTask<TlsHandshakeResult> RunAsync(IDuplexPipe transport, TlsSettings settings, SmtpSession session, bool isImplicit, CancellationToken aborted)
     {
@@ -51,7 +49,7 @@ internal static class TlsHandshake
             X509Certificate2? clientCertificate = remote as X509Certificate2
                 ?? (remote is { } other ? X509CertificateLoader.LoadCertificate(other.GetRawCertData()) : null);
             var info = new SmtpTlsInfo(ssl.SslProtocol, ssl.NegotiatedCipherSuite, state.ServerName, clientCertificate, state.ClientCertificateErrors, isImplicit);
-            var pipe = new TlsPipe(ssl, PipeReader.Create(ssl, ReaderOptions), PipeWriter.Create(ssl, WriterOptions));
+            var pipe = new TlsPipe(ssl, PipeReader.Create(ssl, Transport.StreamPipeSettings.Reader), PipeWriter.Create(ssl, Transport.StreamPipeSettings.Writer));
             ssl = null;
             return TlsHandshakeResult.Succeed(pipe, info);
         }

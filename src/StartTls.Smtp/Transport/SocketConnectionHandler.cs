@@ -13,9 +13,6 @@ namespace StartTls.Smtp.Transport;
 /// </summary>
 internal static class SocketConnectionHandler
 {
-    // Small buffers and zero-byte reads: an idle connection holds no read buffer at all.
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
-    private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 4096, leaveOpen: true);
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
 
     public static async Task HandleAsync(Socket socket, SmtpServer server, EndpointSettings endpoint)
@@ -36,7 +33,7 @@ internal static class SocketConnectionHandler
             var stream = new NetworkStream(socket, ownsSocket: false);
             await using (stream.ConfigureAwait(false))
             {
-                var transport = new DuplexPipe(PipeReader.Create(stream, ReaderOptions), PipeWriter.Create(stream, WriterOptions));
+                var transport = new DuplexPipe(PipeReader.Create(stream, StreamPipeSettings.Reader), PipeWriter.Create(stream, StreamPipeSettings.Writer));
                 await server.ServeAsync(transport, remote, socket.LocalEndPoint, endpoint, abort: () => socket.Dispose()).ConfigureAwait(false);
                 await transport.Input.CompleteAsync().ConfigureAwait(false);
                 await transport.Output.CompleteAsync().ConfigureAwait(false);
