@@ -1,27 +1,33 @@
 using System.Buffers;
-using System.IO.Pipelines;
 
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>
-/// The read-only stream a message store reads the content from. It remembers whether the store read to the end,
-/// so the server can refuse to acknowledge a message the store did not take whole.
+/// The read-only stream a message store reads the content from. Each read pulls the next piece straight off the
+/// connection's input and decodes it into the caller's buffer, so a message costs no intermediate pipe and no
+/// thread hop, and a slow store slows the client down (backpressure) instead of growing memory.
 /// </summary>
+/// <remarks>
+/// It remembers whether the store read to the end, so the server can refuse to acknowledge a message the store did
+/// not take whole. Reads into buffers smaller than <see cref="DirectThreshold"/> go through a small carry buffer,
+/// because decoding may produce a few more bytes than it consumes.
+/// </remarks>
 internal sealed class MessageContentStream : Stream
 {
-    private readonly PipeReader _reader;
+    /// <summary>Reads into a buffer at least this large are decoded in place.</summary>
+    internal const int DirectThreshold = 64;
+
+    private const int CarrySize = 256;
+
+    private readonly SmtpConnection _connection;
+    private byte[]? _carry;
+    private int _carryOffset;
+    private int _carryCount;
     private long _position;
 
-    public MessageContentStream(PipeReader reader) => _reader = reader;
+    public MessageContentStream(SmtpConnection connection) => _connection = connection;
 
-    /// <summary>Makes the stream ready for the next message on the same (reset) pipe.</summary>
-    public void Reset()
-    {
-        ReachedEnd = false;
-        _position = 0;
-    }
-
-    /// <summary>True once a read returned the end of the content.</summary>
+    /// <summary>True once the store has been given every byte of the content.</summary>
     public bool ReachedEnd { get; private set; }
 
     public override bool CanRead => true;
@@ -38,50 +44,93 @@ internal sealed class MessageContentStream : Stream
         set => throw new NotSupportedException();
     }
 
+    /// <summary>Makes the stream ready for the next message on the same connection.</summary>
+    public void Reset()
+    {
+        ReachedEnd = false;
+        _position = 0;
+        _carryOffset = 0;
+        _carryCount = 0;
+        if (_carry is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_carry);
+            _carry = null;
+        }
+    }
+
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.Length == 0 || ReachedEnd)
+        if (buffer.Length == 0)
         {
             return 0;
         }
 
+        if (_carryCount > 0)
+        {
+            return TakeCarry(buffer.Span);
+        }
+
         while (true)
         {
-            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var data = result.Buffer;
-            if (!data.IsEmpty)
-            {
-                var count = (int)Math.Min(data.Length, buffer.Length);
-                data.Slice(0, count).CopyTo(buffer.Span);
-                _reader.AdvanceTo(data.GetPosition(count));
-                _position += count;
-                return count;
-            }
-
-            _reader.AdvanceTo(data.End);
-            if (result.IsCompleted)
+            if (_connection.ContentCompleted)
             {
                 ReachedEnd = true;
                 return 0;
             }
 
-            if (result.IsCanceled)
+            if (buffer.Length < DirectThreshold)
             {
-                throw new OperationCanceledException(cancellationToken);
+                _carry ??= ArrayPool<byte>.Shared.Rent(CarrySize);
+                _carryOffset = 0;
+                _carryCount = await _connection.ReadContentAsync(_carry, cancellationToken).ConfigureAwait(false);
+                if (_carryCount > 0)
+                {
+                    return TakeCarry(buffer.Span);
+                }
+
+                continue;
+            }
+
+            var read = await _connection.ReadContentAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read > 0)
+            {
+                _position += read;
+                if (_carryCount == 0 && _connection.ContentCompleted)
+                {
+                    ReachedEnd = true;
+                }
+
+                return read;
             }
         }
+    }
+
+    private int TakeCarry(Span<byte> destination)
+    {
+        var count = Math.Min(destination.Length, _carryCount);
+        _carry.AsSpan(_carryOffset, count).CopyTo(destination);
+        _carryOffset += count;
+        _carryCount -= count;
+        _position += count;
+        if (_carryCount == 0 && _connection.ContentCompleted)
+        {
+            ReachedEnd = true;
+        }
+
+        return count;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    // Stores run on the thread pool, never on the connection's loop, so blocking here cannot deadlock the writer.
+    // A store that reads synchronously blocks its thread until the network delivers; the read completes on another
+    // thread-pool thread, so this cannot deadlock.
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override int Read(Span<byte> buffer)
     {
-        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
         try
         {
             var read = Read(rented, 0, buffer.Length);
@@ -90,7 +139,7 @@ internal sealed class MessageContentStream : Stream
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 

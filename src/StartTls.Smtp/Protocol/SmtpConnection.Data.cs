@@ -1,17 +1,42 @@
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Storage;
+using StartTls.Smtp.Transport;
 
 namespace StartTls.Smtp.Protocol;
 
-/// <summary>The DATA phase: stream the content to the store, then answer with the store's verdict.</summary>
+/// <summary>
+/// The DATA phase: the store runs on the connection's own loop and pulls the content off the input through
+/// <see cref="MessageContentStream"/>; what it leaves unread is read to the terminator; then the reply.
+/// </summary>
 internal sealed partial class SmtpConnection
 {
-    // Reused from message to message on a connection: a message costs no new pipe, stream or token source.
-    private Pipe? _content;
+    // Reused from message to message on a connection: a message costs no new stream, sink or token source.
     private MessageContentStream? _contentStream;
+    private ContentSink? _contentSink;
     private CancellationTokenSource? _storeCancellation;
+
+    // The message being received.
+    private DataReader _data;
+    private ContentEnd _contentEnd;
+    private bool _storeAborted;
+    private long _dataDeadline;
+    private ExceptionDispatchInfo? _contentFault;
+
+    private enum ContentEnd : byte
+    {
+        /// <summary>More content to come.</summary>
+        None,
+        Completed,
+        TimedOut,
+        Disconnected,
+        Nul,
+        BareLineEnding,
+    }
+
+    /// <summary>True once the terminator has been read (whether or not the content was within the limits).</summary>
+    internal bool ContentCompleted => _contentEnd == ContentEnd.Completed;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ConnectionAction> ReceiveMessageAsync()
@@ -20,8 +45,12 @@ internal sealed partial class SmtpConnection
         _transaction = null;
         await FlushAsync().ConfigureAwait(false);
 
-        var content = _content ??= new Pipe(ContentPipeOptions);
-        var stream = _contentStream ??= new MessageContentStream(content.Reader);
+        _data = new DataReader(_settings.MaxMessageSize, _settings.MaxTextLineLength, _settings.BareLineEndings);
+        _contentEnd = ContentEnd.None;
+        _storeAborted = false;
+        _contentFault = null;
+        _dataDeadline = Environment.TickCount64 + (long)_settings.DataTimeout.TotalMilliseconds;
+        var stream = _contentStream ??= new MessageContentStream(this);
         stream.Reset();
         if (_storeCancellation is null || !_storeCancellation.TryReset())
         {
@@ -30,142 +59,198 @@ internal sealed partial class SmtpConnection
             _storeCancellation = CancellationTokenSource.CreateLinkedTokenSource(_aborted);
         }
 
-        var storeCancellation = _storeCancellation;
-        var storeToken = storeCancellation.Token;
-
-        // The store runs on the thread pool: it may block on the stream, and this loop is the stream's only writer.
-        var storeTask = Task.Run(() => RunStoreAsync(envelope, stream, content.Reader, storeToken), CancellationToken.None);
-
-        var reader = new DataReader(_settings.MaxMessageSize, _settings.MaxTextLineLength, _settings.BareLineEndings);
-        var writer = content.Writer;
-        var storeReading = true;
-        var dataDeadline = Environment.TickCount64 + (long)_settings.DataTimeout.TotalMilliseconds;
-        var status = DataStatus.NeedMoreData;
-        var timedOut = false;
-        var disconnected = false;
-        var storeAborted = false;
+        SetBulkReads(true);
+        SmtpReply reply;
+        bool storeReadAll;
         try
         {
-            while (true)
+            reply = await RunStoreAsync(envelope, stream, _storeCancellation.Token).ConfigureAwait(false);
+            storeReadAll = stream.ReachedEnd;
+            stream.Reset();
+
+            // The connection broke while the store was reading: the store was told, now the session ends.
+            _contentFault?.Throw();
+
+            // The store may return (or fail) before the end: read on to the terminator, keeping nothing, to answer in step.
+            while (_contentEnd == ContentEnd.None)
             {
-                var remaining = TimeSpan.FromMilliseconds(Math.Max(0, dataDeadline - Environment.TickCount64));
-                SetDeadline(remaining < _settings.DataBlockTimeout ? remaining : _settings.DataBlockTimeout);
-                var result = await _input.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                if (result.IsCanceled && IsExpired)
-                {
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                    timedOut = true;
-                    break;
-                }
-
-                var limitHit = reader.SizeExceeded || reader.LineTooLong;
-                status = reader.Process(buffer, storeReading ? writer : null, out var consumed);
-                if (status == DataStatus.Completed)
-                {
-                    // What follows the terminator is the next pipelined command: leave it unexamined.
-                    _input.AdvanceTo(consumed);
-                }
-                else
-                {
-                    _input.AdvanceTo(consumed, buffer.End);
-                }
-
-                if (!limitHit && (reader.SizeExceeded || reader.LineTooLong) && storeReading)
-                {
-                    // Tell the store now, so it stops writing; keep reading to the terminator to answer in step.
-                    storeReading = false;
-                    storeAborted = true;
-                    await AbortStoreAsync(writer, storeCancellation, reader.SizeExceeded ? "over the size limit" : "a line over the length limit").ConfigureAwait(false);
-                }
-
-                if (status != DataStatus.NeedMoreData)
-                {
-                    break;
-                }
-
-                if (result.IsCompleted)
-                {
-                    disconnected = true;
-                    break;
-                }
-
-                if (storeReading && writer.UnflushedBytes > 0)
-                {
-                    // Backpressure: a slow store slows the client down instead of growing memory.
-                    var flush = await writer.FlushAsync(storeToken).ConfigureAwait(false);
-                    if (flush.IsCompleted)
-                    {
-                        storeReading = false;
-                    }
-                }
+                await PumpContentAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
             }
-
         }
-        catch
+        finally
         {
-            // The connection broke (I/O error, abort): the store must keep nothing.
-            _content = null;
-            if (!storeAborted)
-            {
-                await AbortStoreAsync(writer, storeCancellation, "the connection failed").ConfigureAwait(false);
-            }
-
-            await storeTask.ConfigureAwait(false);
-            throw;
+            SetBulkReads(false);
         }
 
-        if (status == DataStatus.Completed && !reader.SizeExceeded && !reader.LineTooLong)
+        if (_contentEnd == ContentEnd.Completed && !_data.SizeExceeded && !_data.LineTooLong)
         {
-            if (storeReading)
-            {
-                await writer.FlushAsync(storeToken).ConfigureAwait(false);
-            }
-
-            await writer.CompleteAsync().ConfigureAwait(false);
-            var reply = await storeTask.ConfigureAwait(false);
-            content.Reset(); // both ends are complete: the store's reader completes when the store returns
-            return CompleteMessage(envelope, reply, stream.ReachedEnd, reader.Size);
+            return CompleteMessage(envelope, reply, storeReadAll, _data.Size);
         }
 
-        // Every path below failed the transaction; the store is told and must keep nothing.
-        if (!storeAborted)
-        {
-            await AbortStoreAsync(writer, storeCancellation, timedOut ? "timeout" : "the transaction failed").ConfigureAwait(false);
-        }
-
-        await storeTask.ConfigureAwait(false);
-        content.Reset();
         SmtpMetrics.MessagesRefused.Add(1);
-
-        if (timedOut)
+        switch (_contentEnd)
         {
-            Log.Timeout(_services.Logger, _session.Id, "message content");
-            SmtpMetrics.Timeouts.Add(1);
-            Write(Replies.Timeout);
-            return ConnectionAction.Close;
-        }
-
-        if (disconnected)
-        {
-            return ConnectionAction.Close;
-        }
-
-        switch (status)
-        {
-            case DataStatus.Completed when reader.SizeExceeded:
+            case ContentEnd.TimedOut:
+                Log.Timeout(_services.Logger, _session.Id, "message content");
+                SmtpMetrics.Timeouts.Add(1);
+                Write(Replies.Timeout);
+                return ConnectionAction.Close;
+            case ContentEnd.Disconnected:
+                return ConnectionAction.Close;
+            case ContentEnd.Nul:
+                return Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
+            case ContentEnd.BareLineEnding:
+                return Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
+            case ContentEnd.Completed when _data.SizeExceeded:
                 Log.MessageRefused(_services.Logger, _session.Id, Replies.MessageTooLarge.Code, "over the size limit");
                 Write(Replies.MessageTooLarge);
                 return ConnectionAction.Continue;
-            case DataStatus.Completed:
+            default:
                 Log.MessageRefused(_services.Logger, _session.Id, Replies.DataLineTooLong.Code, "line too long");
                 Write(Replies.DataLineTooLong);
                 return ConnectionAction.Continue;
-            case DataStatus.Nul:
-                return Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
-            default:
-                return Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
         }
+    }
+
+    /// <summary>Content is read in bulk; commands are waited for without a buffer (see <see cref="ZeroByteReadGate"/>).</summary>
+    private void SetBulkReads(bool bulk)
+    {
+        if (_transport is IReadGateOwner plain)
+        {
+            plain.ReadGate.Bulk = bulk;
+        }
+
+        if (_tls is not null)
+        {
+            _tls.ReadGate.Bulk = bulk;
+        }
+    }
+
+    /// <summary>
+    /// The store's read: decodes the next piece of content into <paramref name="destination"/> and returns how many
+    /// bytes it wrote (0 when the piece held none, for example only a terminator or a stuffing dot). Throws
+    /// <see cref="MessageAbortedException"/> once the transaction has failed, and on every read after that.
+    /// </summary>
+    internal async ValueTask<int> ReadContentAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ThrowIfAborted();
+        int written;
+        try
+        {
+            written = await PumpContentAsync(destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The store gave up on its own read; the transaction goes on (its end is read after the store returns).
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // The connection failed: the store must keep nothing, and the session ends once it has returned.
+            _contentFault = ExceptionDispatchInfo.Capture(ex);
+            await AbortStoreAsync().ConfigureAwait(false);
+            throw new MessageAbortedException("The message was aborted: the connection failed.", ex);
+        }
+
+        var failed = _contentEnd is ContentEnd.TimedOut or ContentEnd.Disconnected or ContentEnd.Nul or ContentEnd.BareLineEnding;
+        if (failed || _data.SizeExceeded || _data.LineTooLong)
+        {
+            // Tell the store now, so it stops writing; the terminator is still read before the reply (RFC 1870 §6.3).
+            await AbortStoreAsync().ConfigureAwait(false);
+            ThrowIfAborted();
+        }
+
+        return written;
+    }
+
+    private void ThrowIfAborted()
+    {
+        if (_storeAborted)
+        {
+            throw new MessageAbortedException("The message was aborted: " + AbortReason() + ".");
+        }
+    }
+
+    private string AbortReason() => _contentEnd switch
+    {
+        ContentEnd.TimedOut => "timeout",
+        ContentEnd.Disconnected => "the client disconnected",
+        ContentEnd.Nul or ContentEnd.BareLineEnding => "the content broke the protocol",
+        _ when _contentFault is not null => "the connection failed",
+        _ when _data.SizeExceeded => "over the size limit",
+        _ => "a line over the length limit",
+    };
+
+    private async ValueTask AbortStoreAsync()
+    {
+        if (!_storeAborted)
+        {
+            _storeAborted = true;
+            await _storeCancellation!.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One read from the input, decoded into <paramref name="destination"/> (or dropped when it is empty or a limit
+    /// was exceeded). Sets <see cref="_contentEnd"/> when the content ends, one way or another.
+    /// </summary>
+    private async ValueTask<int> PumpContentAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var remaining = TimeSpan.FromMilliseconds(Math.Max(0, _dataDeadline - Environment.TickCount64));
+        SetDeadline(remaining < _settings.DataBlockTimeout ? remaining : _settings.DataBlockTimeout);
+        var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = result.Buffer;
+        if (result.IsCanceled)
+        {
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            if (IsExpired)
+            {
+                _contentEnd = ContentEnd.TimedOut;
+            }
+
+            return 0;
+        }
+
+        var input = buffer;
+        var sink = (ContentSink?)null;
+        if (!destination.IsEmpty && !_data.SizeExceeded && !_data.LineTooLong)
+        {
+            // Decoding can emit up to 3 held-back bytes, and with normalisation 2 bytes per input byte: take no more
+            // input than surely fits.
+            var fits = (destination.Length - 3) / (_settings.BareLineEndings == BareLineEndingHandling.Normalize ? 2 : 1);
+            System.Diagnostics.Debug.Assert(fits > 0, "MessageContentStream reads into buffers of at least DirectThreshold bytes.");
+            if (input.Length > fits)
+            {
+                input = input.Slice(0, fits);
+            }
+
+            sink = _contentSink ??= new ContentSink();
+            sink.Reset(destination);
+        }
+
+        var status = _data.Process(input, sink, out var consumed);
+        if (status == DataStatus.Completed || input.Length < buffer.Length)
+        {
+            // After the terminator comes the next pipelined command, and past a partial slice more content:
+            // both are left unexamined, so the next read returns them at once.
+            _input.AdvanceTo(consumed);
+        }
+        else
+        {
+            _input.AdvanceTo(consumed, buffer.End);
+        }
+
+        var written = sink?.Written ?? 0;
+        sink?.Clear();
+        _contentEnd = status switch
+        {
+            DataStatus.Completed => ContentEnd.Completed,
+            DataStatus.Nul => ContentEnd.Nul,
+            DataStatus.BareLineEnding => ContentEnd.BareLineEnding,
+            _ when result.IsCompleted && input.Length == buffer.Length => ContentEnd.Disconnected,
+            _ => ContentEnd.None,
+        };
+        return written;
     }
 
     private ConnectionAction CompleteMessage(SmtpEnvelope envelope, SmtpReply reply, bool storeReadAll, long size)
@@ -193,13 +278,7 @@ internal sealed partial class SmtpConnection
         return ConnectionAction.Continue;
     }
 
-    private static async ValueTask AbortStoreAsync(PipeWriter writer, CancellationTokenSource storeCancellation, string reason)
-    {
-        await writer.CompleteAsync(new MessageAbortedException("The message was aborted: " + reason + ".")).ConfigureAwait(false);
-        await storeCancellation.CancelAsync().ConfigureAwait(false);
-    }
-
-    private async Task<SmtpReply> RunStoreAsync(SmtpEnvelope envelope, MessageContentStream stream, PipeReader reader, CancellationToken cancellationToken)
+    private async ValueTask<SmtpReply> RunStoreAsync(SmtpEnvelope envelope, MessageContentStream stream, CancellationToken cancellationToken)
     {
         try
         {
@@ -215,10 +294,6 @@ internal sealed partial class SmtpConnection
             }
 
             return Replies.LocalError;
-        }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
         }
     }
 }

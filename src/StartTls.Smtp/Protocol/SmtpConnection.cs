@@ -18,12 +18,6 @@ namespace StartTls.Smtp.Protocol;
 /// </remarks>
 internal sealed partial class SmtpConnection : IDisposable
 {
-    private static readonly PipeOptions ContentPipeOptions = new(
-        pauseWriterThreshold: 64 * 1024,
-        resumeWriterThreshold: 32 * 1024,
-        minimumSegmentSize: 4096,
-        useSynchronizationContext: false);
-
     private static readonly SmtpReply StartMailInput = new(354, null, "Start mail input; end with <CRLF>.<CRLF>");
     private static readonly SmtpReply HandlerFailed = new(421, "4.3.0", "Temporary failure, try again later");
 

@@ -5,9 +5,12 @@ namespace StartTls.Smtp.Storage;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The server calls <see cref="SaveAsync"/> as soon as DATA is accepted and feeds <c>content</c> while the client
-/// sends: the message is never held whole in memory. The content is the message as it will be delivered: dot-stuffing
-/// already undone, CRLF line endings, ending with the last line's CRLF (an empty message is zero bytes).
+/// The server calls <see cref="SaveAsync"/> as soon as DATA is accepted, on the connection's own flow. Each read of
+/// <c>content</c> takes the next piece straight off the connection and decodes it into the store's buffer, so the
+/// message is never held whole in memory and a store that reads slowly slows the client down. The content is the
+/// message as it will be delivered: dot-stuffing already undone, CRLF line endings, ending with the last line's CRLF
+/// (an empty message is zero bytes). Prefer asynchronous reads and writes: a synchronous one holds a thread-pool
+/// thread until the network or the disk answers.
 /// </para>
 /// <para>
 /// Read the content to its end before returning a positive reply: the server answers 250 only after the store has

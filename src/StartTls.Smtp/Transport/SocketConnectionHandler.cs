@@ -33,7 +33,8 @@ internal static class SocketConnectionHandler
             var stream = new NetworkStream(socket, ownsSocket: false);
             await using (stream.ConfigureAwait(false))
             {
-                var transport = new DuplexPipe(PipeReader.Create(stream, StreamPipeSettings.Reader), PipeWriter.Create(stream, StreamPipeSettings.Writer));
+                var gate = new ZeroByteReadGate(stream);
+                var transport = new DuplexPipe(gate, PipeReader.Create(gate, StreamPipeSettings.Reader), PipeWriter.Create(stream, StreamPipeSettings.Writer));
                 await server.ServeAsync(transport, remote, socket.LocalEndPoint, endpoint, abort: () => socket.Dispose()).ConfigureAwait(false);
                 await transport.Input.CompleteAsync().ConfigureAwait(false);
                 await transport.Output.CompleteAsync().ConfigureAwait(false);
@@ -111,8 +112,10 @@ internal static class SocketConnectionHandler
         }
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    private sealed class DuplexPipe(ZeroByteReadGate gate, PipeReader input, PipeWriter output) : IDuplexPipe, IReadGateOwner
     {
+        public ZeroByteReadGate ReadGate { get; } = gate;
+
         public PipeReader Input { get; } = input;
 
         public PipeWriter Output { get; } = output;
