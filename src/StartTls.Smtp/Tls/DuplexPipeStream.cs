@@ -12,6 +12,8 @@ internal sealed class DuplexPipeStream : Stream
 {
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
+    private Stream? _raw;
+    private bool _readRaw;
 
     public DuplexPipeStream(PipeReader input, PipeWriter output)
     {
@@ -33,7 +35,53 @@ internal sealed class DuplexPipeStream : Stream
         set => throw new NotSupportedException();
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Once the handshake is over, lets reads and writes go straight to <paramref name="raw"/>, the stream under the
+    /// transport pipes: writes at once (every write through the pipe was flushed), reads as soon as the pipe holds no
+    /// byte it already read from the network. That saves a copy and a pipe per record for the rest of the session.
+    /// </summary>
+    public void BypassPipesWhenDrained(Stream raw) => _raw = raw;
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_readRaw)
+        {
+            return _raw!.ReadAsync(buffer, cancellationToken);
+        }
+
+        if (_raw is not null)
+        {
+            if (!_input.TryRead(out var pending))
+            {
+                // The pipe holds nothing it read from the network: from here on the network is read directly.
+                _readRaw = true;
+                return _raw.ReadAsync(buffer, cancellationToken);
+            }
+
+            var data = pending.Buffer;
+            if (data.IsEmpty)
+            {
+                _input.AdvanceTo(data.End);
+                if (pending.IsCompleted)
+                {
+                    return ValueTask.FromResult(0);
+                }
+
+                _readRaw = true;
+                return _raw.ReadAsync(buffer, cancellationToken);
+            }
+
+            // Bytes that arrived with the end of the handshake: hand them over first.
+            var count = (int)Math.Min(data.Length, buffer.Length);
+            data.Slice(0, count).CopyTo(buffer.Span);
+            _input.AdvanceTo(data.GetPosition(count));
+            return ValueTask.FromResult(count);
+        }
+
+        return ReadFromPipeAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReadFromPipeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -75,6 +123,12 @@ internal sealed class DuplexPipeStream : Stream
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (_raw is not null)
+        {
+            await _raw.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var result = await _output.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled)
         {
@@ -89,6 +143,12 @@ internal sealed class DuplexPipeStream : Stream
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
+        if (_raw is not null)
+        {
+            await _raw.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var result = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled)
         {

@@ -39,9 +39,15 @@ internal static class TlsHandshake
                 return TlsHandshakeResult.Fail("not a TLS handshake record");
             }
 
-            ssl = new SslStream(new DuplexPipeStream(transport.Input, transport.Output), leaveInnerStreamOpen: false);
+            var inner = new DuplexPipeStream(transport.Input, transport.Output);
+            ssl = new SslStream(inner, leaveInnerStreamOpen: false);
             var state = new CallbackState(settings, session);
             await ssl.AuthenticateAsServerAsync(SelectOptionsAsync, state, timeout.Token).ConfigureAwait(false);
+            if (transport is Transport.IReadGateOwner socketTransport)
+            {
+                // The handshake read its bytes from the plaintext pipe; the records after it need no pipe in between.
+                inner.BypassPipesWhenDrained(socketTransport.ReadGate);
+            }
 
             // Only a certificate that was asked for is reported: a resumed TLS 1.3 session can carry one from a
             // context that did ask (.NET shares server SSL contexts and ticket keys per certificate).
