@@ -131,6 +131,7 @@ internal sealed partial class SmtpConnection
     /// bytes it wrote (0 when the piece held none, for example only a terminator or a stuffing dot). Throws
     /// <see cref="MessageAbortedException"/> once the transaction has failed, and on every read after that.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<int> ReadContentAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         ThrowIfAborted();
@@ -194,6 +195,7 @@ internal sealed partial class SmtpConnection
     /// One read from the input, decoded into <paramref name="destination"/> (or dropped when it is empty or a limit
     /// was exceeded). Sets <see cref="_contentEnd"/> when the content ends, one way or another.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> PumpContentAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         var remaining = TimeSpan.FromMilliseconds(Math.Max(0, _dataDeadline - Environment.TickCount64));
@@ -278,6 +280,7 @@ internal sealed partial class SmtpConnection
         return ConnectionAction.Continue;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<SmtpReply> RunStoreAsync(SmtpEnvelope envelope, MessageContentStream stream, CancellationToken cancellationToken)
     {
         try
