@@ -150,22 +150,16 @@ internal struct DataReader
 
                 case State.InLine:
                 {
-                    var rest = span[i..];
-                    var special = rest.IndexOfAny(Specials);
-                    var run = special < 0 ? rest : rest[..special];
-                    if (run.Length > 0)
+                    // One run covers this line's text and every following whole line that needs no attention (ends in
+                    // CRLF, next line not starting with a dot), so a clean body is emitted in one write per call.
+                    var end = ScanCleanRun(span, i);
+                    if (end > i)
                     {
-                        _lineLength += run.Length;
-                        if (_lineLength > _maxLineContent)
-                        {
-                            LineTooLong = true;
-                        }
-
-                        Emit(output, run);
-                        i += run.Length;
+                        Emit(output, span[i..end]);
+                        i = end;
                     }
 
-                    if (special < 0)
+                    if (i == span.Length)
                     {
                         break;
                     }
@@ -222,6 +216,45 @@ internal struct DataReader
 
         used = span.Length;
         return DataStatus.NeedMoreData;
+    }
+
+    /// <summary>
+    /// Returns where the clean run starting at <paramref name="start"/> ends: at the first CR, LF or NUL that is not
+    /// part of a CRLF followed (in this span) by a line that does not start with a dot, or at the end of the span.
+    /// Keeps the line length (and <see cref="LineTooLong"/>) up to date.
+    /// </summary>
+    private int ScanCleanRun(ReadOnlySpan<byte> span, int start)
+    {
+        var j = start;
+        while (true)
+        {
+            var special = span[j..].IndexOfAny(Specials);
+            if (special < 0)
+            {
+                AddLineLength(span.Length - j);
+                return span.Length;
+            }
+
+            AddLineLength(special);
+            j += special;
+            if (span[j] == (byte)'\r' && j + 2 < span.Length && span[j + 1] == (byte)'\n' && span[j + 2] != (byte)'.')
+            {
+                j += 2;
+                _lineLength = 0;
+                continue;
+            }
+
+            return j;
+        }
+    }
+
+    private void AddLineLength(int count)
+    {
+        _lineLength += count;
+        if (_lineLength > _maxLineContent)
+        {
+            LineTooLong = true;
+        }
     }
 
     private void Emit(IBufferWriter<byte>? output, ReadOnlySpan<byte> bytes)
