@@ -39,38 +39,23 @@ public sealed class CoalescedRecordsTests
     }
 
     /// <summary>Holds every write until the next read, then sends them all in one write.</summary>
-    private sealed class SendOnReadStream(Stream inner) : Stream
+    private sealed class SendOnReadStream(Stream inner) : DelegatingStream(inner)
     {
         private readonly MemoryStream _held = new();
 
         public int Sends { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (_held.Length > 0)
             {
                 Sends++;
-                await inner.WriteAsync(_held.GetBuffer().AsMemory(0, (int)_held.Length), cancellationToken);
+                await Inner.WriteAsync(_held.GetBuffer().AsMemory(0, (int)_held.Length), cancellationToken);
                 _held.SetLength(0);
             }
 
-            return await inner.ReadAsync(buffer, cancellationToken);
+            return await Inner.ReadAsync(buffer, cancellationToken);
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -78,30 +63,10 @@ public sealed class CoalescedRecordsTests
             return ValueTask.CompletedTask;
         }
 
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Write(byte[] buffer, int offset, int count) => _held.Write(buffer, offset, count);
-
         public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         public override void Flush()
         {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                _held.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }
