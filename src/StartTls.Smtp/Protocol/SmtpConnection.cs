@@ -13,10 +13,10 @@ namespace StartTls.Smtp.Protocol;
 /// </summary>
 /// <remarks>
 /// Replies to one pipelined group are written into the output pipe and flushed once, just before the connection
-/// waits for more input (RFC 2920 §3.2). All timeouts share one timer that moves a deadline and cancels the pending
-/// read when it passes.
+/// waits for more input (RFC 2920 §3.2). All timeouts move one deadline, watched by the process-wide
+/// <see cref="DeadlineHeartbeat"/>, which cancels the pending read (or flush) once it has passed.
 /// </remarks>
-internal sealed partial class SmtpConnection : IDisposable
+internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 {
     private static readonly SmtpReply StartMailInput = new(354, null, "Start mail input; end with <CRLF>.<CRLF>");
     private static readonly SmtpReply HandlerFailed = new(421, "4.3.0", "Temporary failure, try again later");
@@ -30,7 +30,6 @@ internal sealed partial class SmtpConnection : IDisposable
     private readonly TlsSettings? _tlsSettings;
     private readonly SmtpSession _session;
     private readonly CancellationToken _aborted;
-    private readonly Timer _timer;
     private PipeReader _input;
     private PipeWriter _output;
     private TlsPipe? _tls;
@@ -56,7 +55,6 @@ internal sealed partial class SmtpConnection : IDisposable
         _output = transport.Output;
         _session = session;
         _aborted = aborted;
-        _timer = new Timer(static state => ((SmtpConnection)state!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     /// <summary>The session's facts.</summary>
@@ -76,9 +74,14 @@ internal sealed partial class SmtpConnection : IDisposable
     }
 
     /// <summary>Serves the session until it ends. Never throws for anything the client does.</summary>
+    /// <remarks>
+    /// The command loop is written out here rather than in a method of its own: while a session waits for a command,
+    /// every async method on the way holds a state machine box, and one box less is ~150 bytes per idle session.
+    /// </remarks>
     public async Task RunAsync()
     {
         Log.ConnectionOpened(_services.Logger, _session.Id, _session.RemoteEndPoint, _session.LocalEndPoint);
+        DeadlineHeartbeat.Shared.Register(this, ShortestTimeout());
         try
         {
             // Implicit TLS (RFC 8314): the handshake comes first and nothing is ever said in plaintext.
@@ -94,7 +97,113 @@ internal sealed partial class SmtpConnection : IDisposable
             }
 
             Write(_settings.Greeting);
-            await CommandLoopAsync().ConfigureAwait(false);
+            SetDeadline(_settings.GreetingTimeout);
+            var phase = "the first command";
+            while (true)
+            {
+                await FlushAsync().ConfigureAwait(false);
+
+                _waitingForCommand = true;
+                ReadResult result;
+                try
+                {
+                    if (_shutdownRequested)
+                    {
+                        Write(Replies.ShuttingDown);
+                        break;
+                    }
+
+                    result = await _input.ReadAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _waitingForCommand = false;
+                }
+
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    if (_shutdownRequested)
+                    {
+                        _input.AdvanceTo(buffer.Start, buffer.End);
+                        Write(Replies.ShuttingDown);
+                        break;
+                    }
+
+                    if (IsExpired)
+                    {
+                        _input.AdvanceTo(buffer.Start, buffer.End);
+                        Log.Timeout(_services.Logger, _session.Id, phase);
+                        SmtpMetrics.Timeouts.Add(1);
+                        Write(Replies.Timeout);
+                        break;
+                    }
+                }
+
+                var action = ConnectionAction.Continue;
+                var progressed = false;
+                while (action == ConnectionAction.Continue)
+                {
+                    var authLine = IsAuthLine(buffer);
+                    var status = _lines.TryRead(ref buffer, authLine ? _settings.Authentication!.MaxLineLength : _settings.MaxCommandLineLength, out var line);
+                    if (status == LineStatus.Incomplete)
+                    {
+                        break;
+                    }
+
+                    progressed = true;
+                    action = status switch
+                    {
+                        LineStatus.Line => await ExecuteAsync(line, buffer.Length).ConfigureAwait(false),
+                        LineStatus.TooLong => OnLineTooLong(authLine),
+                        LineStatus.BareLineFeed => Violation(Replies.BareLineFeed, "bare_lf_in_command", "bare LF in command"),
+                        _ => Violation(Replies.BareCarriageReturn, "bare_cr_in_command", "bare CR in command"),
+                    };
+                }
+
+                if (action == ConnectionAction.StartTls)
+                {
+                    // STARTTLS was the last byte of the buffer (checked); after the 220 only a handshake may follow.
+                    _input.AdvanceTo(buffer.Start);
+                    await FlushAsync().ConfigureAwait(false);
+                    if (!await StartTlsAsync(isImplicit: false).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    phase = "a command";
+                    SetDeadline(_settings.CommandTimeout);
+                    continue;
+                }
+
+                if (action == ConnectionAction.ReceiveData)
+                {
+                    // DATA was the last command of its group, so nothing remains in the buffer.
+                    _input.AdvanceTo(buffer.Start);
+                    action = await ReceiveMessageAsync().ConfigureAwait(false);
+                    if (action == ConnectionAction.Close)
+                    {
+                        break;
+                    }
+
+                    phase = "a command";
+                    SetDeadline(_settings.CommandTimeout);
+                    continue;
+                }
+
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                if (action == ConnectionAction.Close || result.IsCompleted)
+                {
+                    break;
+                }
+
+                if (progressed)
+                {
+                    phase = "a command";
+                    SetDeadline(_settings.CommandTimeout);
+                }
+            }
+
             await FlushAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_aborted.IsCancellationRequested)
@@ -113,7 +222,7 @@ internal sealed partial class SmtpConnection : IDisposable
         }
         finally
         {
-            await _timer.DisposeAsync().ConfigureAwait(false);
+            DeadlineHeartbeat.Shared.Unregister(this);
             _storeCancellation?.Dispose();
             if (_tls is not null)
             {
@@ -126,7 +235,7 @@ internal sealed partial class SmtpConnection : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _timer.Dispose();
+    public void Dispose() => DeadlineHeartbeat.Shared.Unregister(this);
 
     private async ValueTask<bool> AdmitAsync()
     {
@@ -173,116 +282,6 @@ internal sealed partial class SmtpConnection : IDisposable
         var talked = !result.Buffer.IsEmpty || result.IsCompleted;
         _input.AdvanceTo(result.Buffer.Start);
         return talked;
-    }
-
-    private async Task CommandLoopAsync()
-    {
-        SetDeadline(_settings.GreetingTimeout);
-        var phase = "the first command";
-        while (true)
-        {
-            await FlushAsync().ConfigureAwait(false);
-
-            _waitingForCommand = true;
-            ReadResult result;
-            try
-            {
-                if (_shutdownRequested)
-                {
-                    Write(Replies.ShuttingDown);
-                    return;
-                }
-
-                result = await _input.ReadAsync().ConfigureAwait(false);
-            }
-            finally
-            {
-                _waitingForCommand = false;
-            }
-
-            var buffer = result.Buffer;
-            if (result.IsCanceled)
-            {
-                if (_shutdownRequested)
-                {
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                    Write(Replies.ShuttingDown);
-                    return;
-                }
-
-                if (IsExpired)
-                {
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                    Log.Timeout(_services.Logger, _session.Id, phase);
-                    SmtpMetrics.Timeouts.Add(1);
-                    Write(Replies.Timeout);
-                    return;
-                }
-            }
-
-            var action = ConnectionAction.Continue;
-            var progressed = false;
-            while (action == ConnectionAction.Continue)
-            {
-                var authLine = IsAuthLine(buffer);
-                var status = _lines.TryRead(ref buffer, authLine ? _settings.Authentication!.MaxLineLength : _settings.MaxCommandLineLength, out var line);
-                if (status == LineStatus.Incomplete)
-                {
-                    break;
-                }
-
-                progressed = true;
-                action = status switch
-                {
-                    LineStatus.Line => await ExecuteAsync(line, buffer.Length).ConfigureAwait(false),
-                    LineStatus.TooLong => OnLineTooLong(authLine),
-                    LineStatus.BareLineFeed => Violation(Replies.BareLineFeed, "bare_lf_in_command", "bare LF in command"),
-                    _ => Violation(Replies.BareCarriageReturn, "bare_cr_in_command", "bare CR in command"),
-                };
-            }
-
-            if (action == ConnectionAction.StartTls)
-            {
-                // STARTTLS was the last byte of the buffer (checked); after the 220 only a handshake may follow.
-                _input.AdvanceTo(buffer.Start);
-                await FlushAsync().ConfigureAwait(false);
-                if (!await StartTlsAsync(isImplicit: false).ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                phase = "a command";
-                SetDeadline(_settings.CommandTimeout);
-                continue;
-            }
-
-            if (action == ConnectionAction.ReceiveData)
-            {
-                // DATA was the last command of its group, so nothing remains in the buffer.
-                _input.AdvanceTo(buffer.Start);
-                action = await ReceiveMessageAsync().ConfigureAwait(false);
-                if (action == ConnectionAction.Close)
-                {
-                    return;
-                }
-
-                phase = "a command";
-                SetDeadline(_settings.CommandTimeout);
-                continue;
-            }
-
-            _input.AdvanceTo(buffer.Start, buffer.End);
-            if (action == ConnectionAction.Close || result.IsCompleted)
-            {
-                return;
-            }
-
-            if (progressed)
-            {
-                phase = "a command";
-                SetDeadline(_settings.CommandTimeout);
-            }
-        }
     }
 
     private ValueTask<ConnectionAction> ExecuteAsync(in ReadOnlySequence<byte> line, long bytesAfter)
@@ -723,27 +722,34 @@ internal sealed partial class SmtpConnection : IDisposable
 
     private bool IsExpired => Environment.TickCount64 >= Volatile.Read(ref _deadline);
 
+    /// <summary>Moves the deadline (one field write: the heartbeat finds it); the previous one no longer applies.</summary>
     private void SetDeadline(TimeSpan timeout)
     {
-        var milliseconds = (long)Math.Ceiling(timeout.TotalMilliseconds);
-        Volatile.Write(ref _deadline, Environment.TickCount64 + milliseconds);
-        _timer.Change(milliseconds, Timeout.Infinite);
+        var deadline = Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        Volatile.Write(ref _deadline, deadline);
+        ArmAlarm(deadline);
     }
 
-    private void OnTimer()
+    /// <summary>The shortest time any deadline of this connection can be set to: it sets the heartbeat's resolution.</summary>
+    private TimeSpan ShortestTimeout()
     {
-        var remaining = Volatile.Read(ref _deadline) - Environment.TickCount64;
-        if (remaining > 0)
+        var shortest = Min(Min(_settings.GreetingTimeout, _settings.CommandTimeout), Min(_settings.DataBlockTimeout, _settings.DataTimeout));
+        if (_settings.GreetingDelay > TimeSpan.Zero)
         {
-            // The deadline moved while the timer was in flight.
-            try
-            {
-                _timer.Change(remaining, Timeout.Infinite);
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+            shortest = Min(shortest, _settings.GreetingDelay);
+        }
 
+        return shortest;
+
+        static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+    }
+
+    /// <summary>The heartbeat found the deadline passed: the waiting read (or flush) returns cancelled and sees <see cref="IsExpired"/>.</summary>
+    internal override void OnDeadline()
+    {
+        if (!IsExpired)
+        {
+            // Moved while the heartbeat was on its way: the new deadline is watched instead.
             return;
         }
 

@@ -47,6 +47,7 @@ internal static class TlsHandshake
             {
                 // The handshake read its bytes from the plaintext pipe; the records after it need no pipe in between.
                 inner.BypassPipesWhenDrained(socketTransport.ReadGate);
+                socketTransport.ReadGate.ConfirmWakeups = true;
             }
 
             // Only a certificate that was asked for is reported: a resumed TLS 1.3 session can carry one from a
