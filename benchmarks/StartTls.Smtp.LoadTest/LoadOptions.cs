@@ -49,7 +49,7 @@ internal sealed record LoadOptions
           --duration-limit SEC   Stop everything after SEC seconds, whatever is left (default 600).
           --warmup W             Messages per connection sent first and not measured (default: M/10, 5 to 50;
                                  idle modes: sessions opened and closed first, default 32). 0 for none.
-          --warmup-seconds SEC   Repeat warm-up rounds for at least SEC seconds (default 5; message modes):
+          --warmup-seconds SEC   Repeat warm-up rounds for at least SEC seconds (default 5; idle modes too):
                                  a fresh server needs seconds of traffic to reach its optimized JIT tier.
           --idle-seconds SEC     Idle modes: how long the connections are held before RSS is read (default 5).
           --io sync|async        Message modes: a thread per connection with blocking calls (sync, the default:

@@ -117,9 +117,19 @@ internal sealed class LoadRun
             WorkerStats[] warmupStats;
             if (run.IsIdle)
             {
-                var idleStats = new WorkerStats(warmup);
-                await LoadRunner.CloseAllAsync(await runner.OpenIdleAsync(warmup, idleStats, token));
-                warmupStats = [idleStats];
+                // Rounds of sessions opened and closed for the warm-up time, as in the message modes: otherwise the
+                // JIT's work during the measured burst is counted as memory per session.
+                var warmupClock = Stopwatch.StartNew();
+                var rounds = new List<WorkerStats>();
+                do
+                {
+                    var idleStats = new WorkerStats(warmup);
+                    await LoadRunner.CloseAllAsync(await runner.OpenIdleAsync(warmup, idleStats, token));
+                    rounds.Add(idleStats);
+                }
+                while (warmupClock.Elapsed < options.WarmupTime && !token.IsCancellationRequested);
+
+                warmupStats = [.. rounds];
             }
             else
             {
