@@ -11,25 +11,37 @@ namespace StartTls.Smtp.Storage;
 /// connection never leaves a partial message in <c>new/</c>.
 /// </summary>
 /// <remarks>
-/// The content is streamed to disk in blocks; it is never held whole in memory. On Unix the directories are created
-/// with mode 0700 and the files with mode 0600 (before the umask), because they hold other people's mail.
-/// Each file is named in the usual form <c>{seconds}.M{microseconds}P{pid}Q{counter}.{host}</c>, and that name is
-/// the queue id in the reply (<c>250 2.0.0 OK queued as …</c>).
+/// <para>
+/// The content is streamed to disk in 64 KiB blocks; it is never held whole in memory. On Unix the directories are
+/// created with mode 0700 and the files with mode 0600 (before the umask), because they hold other people's mail. Each
+/// file is named in the usual form <c>{seconds}.M{microseconds}P{pid}Q{counter}.{host}</c>, and that name is the queue
+/// id in the reply (<c>250 2.0.0 OK queued as …</c>).
+/// </para>
+/// <para>
+/// The waits for the disk run on a few dedicated threads (started on demand, at most 64), never on the thread pool,
+/// and concurrent messages share them: the fsyncs of many files run at once (the block layer merges their cache
+/// flushes; a journaling file system commits them together), and one fsync of <c>new/</c> covers every message moved
+/// into it before that fsync started (group commit). A failed fsync fails exactly the messages it covered: each gets
+/// an exception (the server answers 451) and nothing of it is left in <c>tmp/</c> or <c>new/</c>.
+/// </para>
 /// </remarks>
 public sealed partial class MaildirMessageStore : IMessageStore
 {
     private const int BufferSize = 64 * 1024;
+    private const int MaxSyncThreads = 64;
     private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode NewFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private static readonly TimeSpan SyncThreadIdleTimeout = TimeSpan.FromSeconds(30);
+    private static readonly FileStreamOptions TmpFileOptions = CreateFileOptions();
 
     private readonly string _tmpDirectory;
     private readonly string _newDirectory;
     private readonly bool _addTraceHeaders;
-    private readonly bool _fsyncDirectory;
     private readonly string _serverName;
     private readonly string _escapedHostName;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly SyncWorkerPool _syncWorkers;
     private int _directorySyncWarned;
 
     /// <summary>Creates the store, and the Maildir's <c>tmp</c>, <c>new</c> and <c>cur</c> directories if missing.</summary>
@@ -42,7 +54,7 @@ public sealed partial class MaildirMessageStore : IMessageStore
     {
     }
 
-    internal MaildirMessageStore(MaildirStoreOptions options, ILogger<MaildirMessageStore>? logger, TimeProvider timeProvider)
+    internal MaildirMessageStore(MaildirStoreOptions options, ILogger<MaildirMessageStore>? logger, TimeProvider timeProvider, DiskSync? disk = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Path, $"{nameof(options)}.{nameof(options.Path)}");
@@ -52,11 +64,16 @@ public sealed partial class MaildirMessageStore : IMessageStore
         _tmpDirectory = Path.Combine(RootPath, "tmp");
         _newDirectory = Path.Combine(RootPath, "new");
         _addTraceHeaders = options.AddTraceHeaders;
-        _fsyncDirectory = options.FsyncDirectory && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS());
         _serverName = string.IsNullOrWhiteSpace(options.ServerName) ? Environment.MachineName : options.ServerName.Trim();
         _escapedHostName = MaildirFileName.EscapeHostName(Environment.MachineName);
         _logger = logger ?? (ILogger)NullLogger<MaildirMessageStore>.Instance;
         _timeProvider = timeProvider;
+        Disk = disk ?? DiskSync.Default;
+        _syncWorkers = new SyncWorkerPool(MaxSyncThreads, SyncThreadIdleTimeout, "Maildir sync");
+        if (options.FsyncDirectory && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
+        {
+            DirectoryBatcher = new DirectorySyncBatcher(_newDirectory, Disk, WarnDirectorySyncUnsupported);
+        }
 
         CreateDirectory(RootPath);
         CreateDirectory(_tmpDirectory);
@@ -66,6 +83,18 @@ public sealed partial class MaildirMessageStore : IMessageStore
 
     /// <summary>The full path of the Maildir's root.</summary>
     internal string RootPath { get; }
+
+    /// <summary>The file and directory sync calls (replaced by tests).</summary>
+    internal DiskSync Disk { get; }
+
+    /// <summary>The group sync of <c>new/</c>; <see langword="null"/> when directories are not synced.</summary>
+    internal DirectorySyncBatcher? DirectoryBatcher { get; }
+
+    /// <summary>The number of fsyncs of <c>new/</c> so far.</summary>
+    internal long DirectorySyncCount => DirectoryBatcher?.SyncCount ?? 0;
+
+    /// <summary>The number of dedicated sync threads running now.</summary>
+    internal int SyncThreadCount => _syncWorkers.ThreadCount;
 
     /// <inheritdoc />
     public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
@@ -79,78 +108,66 @@ public sealed partial class MaildirMessageStore : IMessageStore
         var name = MaildirFileName.Create(now, _escapedHostName);
         var tmpPath = Path.Combine(_tmpDirectory, name);
         var newPath = Path.Combine(_newDirectory, name);
-        var created = false;
-        var moved = false;
+
+        FileStream? file = null;
         long size = 0;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            var file = new FileStream(tmpPath, CreateFileOptions());
-            created = true;
-            await using (file.ConfigureAwait(false))
+            // Created here, as Maildir wants: the message is in tmp/ while it arrives. Creating is a quick system call
+            // that does not wait for the disk; the waits (fsync) happen on the sync threads.
+            file = CreateTmpFile(tmpPath);
+            var filled = 0;
+            if (_addTraceHeaders)
             {
-                var filled = 0;
-                if (_addTraceHeaders)
+                var headers = TraceHeaders.Build(session, envelope, _serverName, TimeZoneInfo.ConvertTime(now, _timeProvider.LocalTimeZone));
+                if (headers.Length <= buffer.Length)
                 {
-                    var headers = TraceHeaders.Build(session, envelope, _serverName, TimeZoneInfo.ConvertTime(now, _timeProvider.LocalTimeZone));
-                    if (headers.Length <= buffer.Length)
-                    {
-                        headers.CopyTo(buffer, 0);
-                        filled = headers.Length;
-                    }
-                    else
-                    {
-                        await file.WriteAsync(headers, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    size += headers.Length;
+                    headers.CopyTo(buffer, 0);
+                    filled = headers.Length;
+                }
+                else
+                {
+                    file.Write(headers);
                 }
 
-                // Gather reads (the content arrives in small network-sized pieces) into full blocks before writing.
-                while (true)
-                {
-                    var read = await content.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    filled += read;
-                    size += read;
-                    if (filled == buffer.Length)
-                    {
-                        await file.WriteAsync(buffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
-                        filled = 0;
-                    }
-                }
-
-                if (filled > 0)
-                {
-                    await file.WriteAsync(buffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                file.Flush(flushToDisk: true);
+                size += headers.Length;
             }
 
-            // The last moment to give up: once the message is in new/ it is delivered.
+            // Gather reads (the content arrives in small network-sized pieces) into full blocks before writing. The
+            // writes are synchronous: on Unix an asynchronous file write is the same write on a pool thread, plus a hop.
+            while (true)
+            {
+                var read = await content.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                filled += read;
+                size += read;
+                if (filled == buffer.Length)
+                {
+                    file.Write(buffer, 0, filled);
+                    filled = 0;
+                }
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
-            File.Move(tmpPath, newPath, overwrite: false);
-            moved = true;
 
-            if (_fsyncDirectory && !DirectorySync.Fsync(_newDirectory) && Interlocked.Exchange(ref _directorySyncWarned, 1) == 0)
-            {
-                LogDirectorySyncUnsupported(_logger, _newDirectory);
-            }
+            // The rest (the last block's write, fsync, move, group fsync of new/) runs on a sync thread. Not cancellable
+            // from here: the delivery checks the token itself before the move, and the buffer must outlive its write.
+            var delivery = new MaildirDelivery(this, tmpPath, newPath, file, buffer.AsMemory(0, filled), cancellationToken);
+            _syncWorkers.Queue(delivery);
+            file = null;
+            await delivery.Completion.ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            if (moved)
+            if (file is not null)
             {
-                TryDelete(newPath);
-            }
-            else if (created)
-            {
+                // Failed before the hand-over; after it, the delivery cleans up.
+                await file.DisposeAsync().ConfigureAwait(false);
                 TryDelete(tmpPath);
             }
 
@@ -174,6 +191,22 @@ public sealed partial class MaildirMessageStore : IMessageStore
         return new SmtpReply(250, "2.0.0", $"OK queued as {name}");
     }
 
+    /// <summary>Creates a new file for writing, with mode 0600 on Unix; fails if it exists.</summary>
+    private static FileStream CreateTmpFile(string path) => new(path, TmpFileOptions);
+
+    /// <summary>Deletes a file left by a failed delivery; logs (does not throw) when that fails.</summary>
+    internal void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogDeleteFailed(_logger, ex, path);
+        }
+    }
+
     private static FileStreamOptions CreateFileOptions()
     {
         var options = new FileStreamOptions
@@ -181,8 +214,8 @@ public sealed partial class MaildirMessageStore : IMessageStore
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.None,
-            Options = FileOptions.Asynchronous,
-            BufferSize = 0, // SaveAsync writes whole blocks itself.
+            Options = FileOptions.None,
+            BufferSize = 0, // whole blocks are written at once
         };
         if (!OperatingSystem.IsWindows())
         {
@@ -190,6 +223,14 @@ public sealed partial class MaildirMessageStore : IMessageStore
         }
 
         return options;
+    }
+
+    private void WarnDirectorySyncUnsupported()
+    {
+        if (Interlocked.Exchange(ref _directorySyncWarned, 1) == 0)
+        {
+            LogDirectorySyncUnsupported(_logger, _newDirectory);
+        }
     }
 
     private static void CreateDirectory(string path)
@@ -201,18 +242,6 @@ public sealed partial class MaildirMessageStore : IMessageStore
         else
         {
             Directory.CreateDirectory(path, DirectoryMode);
-        }
-    }
-
-    private void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            LogDeleteFailed(_logger, ex, path);
         }
     }
 

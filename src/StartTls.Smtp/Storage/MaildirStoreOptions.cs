@@ -23,8 +23,9 @@ public sealed class MaildirStoreOptions
     public string? ServerName { get; set; }
 
     /// <summary>
-    /// Whether to fsync the <c>new</c> directory after moving each message into it, so that the move itself survives
-    /// a power failure. Done on Linux and macOS; ignored elsewhere. Default <see langword="true"/>.
+    /// Whether to fsync the <c>new</c> directory after moving a message into it, so that the move itself survives
+    /// a power failure; no message is acknowledged before. Messages arriving together share one fsync (it covers every
+    /// message moved in before it began). Done on Linux and macOS; ignored elsewhere. Default <see langword="true"/>.
     /// </summary>
     public bool FsyncDirectory { get; set; } = true;
 }
