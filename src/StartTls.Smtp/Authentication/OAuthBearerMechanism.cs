@@ -7,27 +7,11 @@ namespace StartTls.Smtp.Authentication;
 /// <see cref="IOAuthTokenValidator"/>. A refused token gets the JSON error challenge of RFC 7628 §3.2.2, and the exchange
 /// fails once the client has answered it. Channel binding (<c>p=</c>) is not supported.
 /// </summary>
-internal sealed class OAuthBearerMechanism : SaslMechanism
+internal sealed class OAuthBearerMechanism() : BearerTokenMechanism(TryParse, Challenge)
 {
-    private static readonly byte[] ErrorChallenge = """{"status":"invalid_token","schemes":"bearer"}"""u8.ToArray();
+    private static readonly byte[] Challenge = """{"status":"invalid_token","schemes":"bearer"}"""u8.ToArray();
 
     public override string Name => "OAUTHBEARER";
-
-    public override bool IsClientFirst => true;
-
-    public override bool ExposesSecret => true;
-
-    public override bool IsAvailable(SaslContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return context.Options.OAuthTokenValidator is not null;
-    }
-
-    public override ISaslExchange CreateExchange(SaslContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return new BearerTokenExchange(context, TryParse, ErrorChallenge);
-    }
 
     /// <summary>Parses the client's message into the authorization identity (<c>a=</c>, or null) and the bearer token.</summary>
     internal static bool TryParse(ReadOnlySpan<byte> bytes, out string? userName, out string token)
