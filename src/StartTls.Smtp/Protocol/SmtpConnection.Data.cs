@@ -153,7 +153,7 @@ internal sealed partial class SmtpConnection
             throw new MessageAbortedException("The message was aborted: the connection failed.", ex);
         }
 
-        var failed = _contentEnd is ContentEnd.TimedOut or ContentEnd.Disconnected or ContentEnd.Nul or ContentEnd.BareLineEnding;
+        var failed = _contentEnd is not (ContentEnd.None or ContentEnd.Completed);
         if (failed || _data.SizeExceeded || _data.LineTooLong)
         {
             // Tell the store now, so it stops writing; the terminator is still read before the reply (RFC 1870 §6.3).

@@ -51,31 +51,28 @@ internal sealed class DuplexPipeStream : Stream
 
         if (_raw is not null)
         {
-            if (!_input.TryRead(out var pending))
+            if (_input.TryRead(out var pending))
             {
-                // The pipe holds nothing it read from the network: from here on the network is read directly.
-                _readRaw = true;
-                return _raw.ReadAsync(buffer, cancellationToken);
-            }
+                var data = pending.Buffer;
+                if (!data.IsEmpty)
+                {
+                    // Bytes that arrived with the end of the handshake: hand them over first.
+                    var count = (int)Math.Min(data.Length, buffer.Length);
+                    data.Slice(0, count).CopyTo(buffer.Span);
+                    _input.AdvanceTo(data.GetPosition(count));
+                    return ValueTask.FromResult(count);
+                }
 
-            var data = pending.Buffer;
-            if (data.IsEmpty)
-            {
                 _input.AdvanceTo(data.End);
                 if (pending.IsCompleted)
                 {
                     return ValueTask.FromResult(0);
                 }
-
-                _readRaw = true;
-                return _raw.ReadAsync(buffer, cancellationToken);
             }
 
-            // Bytes that arrived with the end of the handshake: hand them over first.
-            var count = (int)Math.Min(data.Length, buffer.Length);
-            data.Slice(0, count).CopyTo(buffer.Span);
-            _input.AdvanceTo(data.GetPosition(count));
-            return ValueTask.FromResult(count);
+            // The pipe holds nothing it read from the network: from here on the network is read directly.
+            _readRaw = true;
+            return _raw.ReadAsync(buffer, cancellationToken);
         }
 
         return ReadFromPipeAsync(buffer, cancellationToken);
