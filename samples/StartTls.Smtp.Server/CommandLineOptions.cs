@@ -354,15 +354,30 @@ internal sealed record CommandLineOptions
 
     private static CommandLineParseResult Fail(string error) => new(null, error, ShowHelp: false);
 
+    /// <summary>The library's own validation (the server's constructor runs it), so a flag accepts what the server does.</summary>
+    private static IReadOnlyList<string> Validate(SmtpServerOptions probe)
+    {
+        try
+        {
+            // The probe is never started: building it only validates the options and binds nothing.
+            _ = new SmtpServer(probe, StartTls.Smtp.Storage.NullMessageStore.Instance);
+            return [];
+        }
+        catch (OptionsValidationException ex)
+        {
+            return [.. ex.Failures];
+        }
+    }
+
     private static string? ParseListen(string value, List<string> listen, string flag = "--listen")
     {
         // The library's own validator decides what an address is, so the flag accepts exactly what the server binds.
         var probe = new SmtpServerOptions();
         probe.Endpoints.Add(new SmtpEndpointOptions { Address = value });
-        var result = new SmtpServerOptionsValidator().Validate(Options.DefaultName, probe);
-        if (result.Failed)
+        var failures = Validate(probe);
+        if (failures.Count > 0)
         {
-            var failure = result.Failures?.FirstOrDefault(static f => f.StartsWith("Endpoints: ", StringComparison.Ordinal));
+            var failure = failures.FirstOrDefault(static f => f.StartsWith("Endpoints: ", StringComparison.Ordinal));
             return flag + " " + (failure is null ? $"'{value}' is not HOST:PORT" : failure["Endpoints: ".Length..].TrimEnd('.'));
         }
 
@@ -468,7 +483,7 @@ internal sealed record CommandLineOptions
     private static string? ParseHostName(string value, ref CommandLineOptions options)
     {
         var probe = new SmtpServerOptions { ServerName = value };
-        if (new SmtpServerOptionsValidator().Validate(Options.DefaultName, probe).Failed)
+        if (Validate(probe).Count > 0)
         {
             return $"--hostname must be 1 to 255 printable ASCII characters without spaces, not '{value}'";
         }

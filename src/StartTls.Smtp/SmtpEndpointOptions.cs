@@ -11,6 +11,12 @@ public sealed class SmtpEndpointOptions
     public string Address { get; set; } = "127.0.0.1:2525";
 
     /// <summary>
+    /// The endpoint's name in logs and metrics (the <c>smtp.endpoint</c> tag), for example <c>mx</c> or
+    /// <c>submission</c>. Default: the <see cref="Address"/>.
+    /// </summary>
+    public string? Name { get; set; }
+
+    /// <summary>
     /// Implicit TLS (RFC 8314, port 465 style): the TLS handshake comes first and the greeting is sent inside TLS.
     /// Needs a certificate in <see cref="SmtpServerOptions.Tls"/>. Default false (plaintext with STARTTLS when a certificate is configured).
     /// </summary>

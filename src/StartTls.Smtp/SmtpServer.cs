@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -6,7 +8,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StartTls.Smtp.Diagnostics;
-using StartTls.Smtp.Hosting;
 using StartTls.Smtp.Protocol;
 using StartTls.Smtp.Storage;
 using StartTls.Smtp.Transport;
@@ -15,7 +16,8 @@ namespace StartTls.Smtp;
 
 /// <summary>
 /// An SMTP server: listens on the configured endpoints and serves each connection with the protocol engine,
-/// handing messages to an <see cref="IMessageStore"/>.
+/// handing messages to an <see cref="IMessageStore"/>. Connections from other transports (Kestrel, a test pipe)
+/// are served by <see cref="ServeAsync(SmtpConnectionContext, CancellationToken)"/> under the same limits and policy.
 /// </summary>
 /// <example>
 /// <code>
@@ -27,14 +29,21 @@ namespace StartTls.Smtp;
 /// </example>
 public sealed class SmtpServer : IAsyncDisposable
 {
-    private readonly SmtpServerOptions _options;
+    /// <summary>How long aborted connections get to end on their own before their transports are cut off.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long <see cref="StopAsync"/> waits for cut-off connections before it gives up on them.</summary>
+    private static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(5);
+
+    private readonly IReadOnlyList<SmtpEndpointOptions> _endpoints;
+    private readonly TimeSpan _shutdownTimeout;
     private readonly ServerServices _services;
-    private readonly ConcurrentDictionary<SmtpConnection, ConnectionEntry> _connections = new();
+    private readonly ConcurrentDictionary<SmtpConnection, Action?> _connections = new();
     private readonly List<SocketListener> _listeners = [];
-    private readonly CancellationTokenSource _abortAll = new();
     private readonly string _idPrefix = Random.Shared.Next(0x1000, 0xFFFF).ToString("X4", CultureInfo.InvariantCulture);
     private long _nextId;
     private int _state; // 0 created, 1 started, 2 stopped
+    private int _stressed;
 
     /// <summary>Creates a server. The options are validated now and copied; later changes to them have no effect.</summary>
     /// <param name="options">Limits, timeouts and endpoints.</param>
@@ -42,24 +51,36 @@ public sealed class SmtpServer : IAsyncDisposable
     /// <param name="mailboxFilter">Accepts or refuses senders and recipients; default accepts all.</param>
     /// <param name="sessionHandler">Connect and close hooks; optional.</param>
     /// <param name="loggerFactory">Where logs go; default none.</param>
+    /// <param name="timeProvider">The clock every timeout runs on; default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="meterFactory">Creates the server's meter (<see cref="SmtpTelemetry.MeterName"/>); default a meter of the server's own.</param>
     /// <exception cref="OptionsValidationException">The options are invalid.</exception>
     public SmtpServer(SmtpServerOptions options, IMessageStore messageStore, IMailboxFilter? mailboxFilter = null,
-        ISessionHandler? sessionHandler = null, ILoggerFactory? loggerFactory = null)
+        ISessionHandler? sessionHandler = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(messageStore);
-        var validation = new SmtpServerOptionsValidator().Validate(Options.DefaultName, options);
+        var validation = SmtpServerOptionsValidator.Instance.Validate(Options.DefaultName, options);
         if (validation.Failed)
         {
             throw new OptionsValidationException(Options.DefaultName, typeof(SmtpServerOptions), validation.Failures);
         }
 
-        _options = options;
+        // A snapshot: the endpoints are copied one by one, the rest by ProtocolSettings and TlsSettings.
+        _endpoints = options.Endpoints.Count > 0
+            ? [.. options.Endpoints.Select(static e => new SmtpEndpointOptions { Address = e.Address, Name = e.Name, ImplicitTls = e.ImplicitTls, RequireTls = e.RequireTls })]
+            : [new SmtpEndpointOptions()];
+        _shutdownTimeout = options.ShutdownTimeout;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StartTls.Smtp.SmtpServer");
         var serverName = string.IsNullOrWhiteSpace(options.ServerName) ? Environment.MachineName : options.ServerName;
+        var clock = timeProvider is null ? ServerClock.System : new ServerClock(timeProvider);
+        var logger = Logger;
+        var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp, options.StressThreshold);
+        var metrics = new SmtpMetrics(meterFactory, serverName) { StressProbe = () => limiter.UnderStress ? 1 : 0 };
+        var heartbeat = new DeadlineHeartbeat(clock, ex => Log.HeartbeatCallbackFailed(logger, ex), () => limiter.UnderStress);
         _services = new ServerServices(new ProtocolSettings(options, serverName), messageStore,
-            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger, Tls.TlsSettings.Create(options.Tls));
-        Limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp);
+            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger, Tls.TlsSettings.Create(options.Tls),
+            clock, heartbeat, metrics, limiter);
     }
 
     /// <summary>The addresses the server is listening on, with real port numbers; empty before <see cref="StartAsync"/>.</summary>
@@ -67,8 +88,6 @@ public sealed class SmtpServer : IAsyncDisposable
 
     /// <summary>The number of connections being served now.</summary>
     public int ConnectionCount => _connections.Count;
-
-    internal ConnectionLimiter Limiter { get; }
 
     internal ILogger Logger { get; }
 
@@ -83,10 +102,9 @@ public sealed class SmtpServer : IAsyncDisposable
             throw new InvalidOperationException("The server was already started.");
         }
 
-        var endpoints = _options.Endpoints.Count > 0 ? _options.Endpoints : [new SmtpEndpointOptions()];
         try
         {
-            foreach (var endpoint in endpoints)
+            foreach (var endpoint in _endpoints)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (!EndpointParser.TryParse(endpoint.Address, out var addresses, out var error))
@@ -94,9 +112,9 @@ public sealed class SmtpServer : IAsyncDisposable
                     throw new InvalidOperationException(error);
                 }
 
+                var settings = EndpointSettings.From(endpoint);
                 foreach (var address in addresses)
                 {
-                    var settings = EndpointSettings.From(endpoint);
                     var listener = new SocketListener(address, socket => SocketConnectionHandler.HandleAsync(socket, this, settings), Logger);
                     _listeners.Add(listener);
                     Log.Listening(Logger, listener.EndPoint);
@@ -128,10 +146,10 @@ public sealed class SmtpServer : IAsyncDisposable
     /// <summary>
     /// Stops gracefully: no new connections; idle sessions get <c>421 4.3.2</c>; messages being received may finish
     /// until <see cref="SmtpServerOptions.ShutdownTimeout"/> or <paramref name="cancellationToken"/>, then the rest
-    /// are aborted (their stores are cancelled, nothing half-received is kept).
+    /// are aborted (their stores are cancelled, nothing half-received is kept). Never throws because of a client.
     /// </summary>
     /// <param name="cancellationToken">Cuts the grace period short.</param>
-    /// <returns>A task that completes when every connection has ended.</returns>
+    /// <returns>A task that completes when every connection has ended, or has been cut off and given up on.</returns>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         var previous = Interlocked.Exchange(ref _state, 2);
@@ -152,57 +170,92 @@ public sealed class SmtpServer : IAsyncDisposable
             connection.RequestShutdown();
         }
 
-        var all = Task.WhenAll(_connections.Values.Select(static e => e.Completion));
-        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        grace.CancelAfter(_options.ShutdownTimeout);
-        try
+        if (await WaitForConnectionsAsync(_shutdownTimeout, cancellationToken).ConfigureAwait(false))
         {
-            await all.WaitAsync(grace.Token).ConfigureAwait(false);
+            return;
         }
-        catch (OperationCanceledException)
-        {
-            Log.AbortingConnections(Logger, _connections.Count);
-            await _abortAll.CancelAsync().ConfigureAwait(false);
-            foreach (var entry in _connections.Values)
-            {
-                entry.Abort?.Invoke();
-            }
 
-            await all.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        // Out of time: every session is told to stop now (a store is cancelled, nothing half-received is kept).
+        Log.AbortingConnections(Logger, _connections.Count);
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Abort();
+        }
+
+        if (await WaitForConnectionsAsync(AbortGrace, CancellationToken.None).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        // Still there (blocked in a transport or a hook that ignores cancellation): cut their transports off.
+        foreach (var abortTransport in _connections.Values)
+        {
+            abortTransport?.Invoke();
+        }
+
+        if (!await WaitForConnectionsAsync(AbandonAfter, CancellationToken.None).ConfigureAwait(false))
+        {
+            Log.ConnectionsAbandoned(Logger, _connections.Count);
         }
     }
 
     /// <summary>
-    /// Serves one connection that arrived over another transport (for example a test pipe, or Kestrel), using this
-    /// server's options and extension points. Completes when the session ends; the caller closes the transport.
+    /// Serves one connection that arrived over another transport (for example a test pipe, or Kestrel), with this
+    /// server's options, limits, metrics and extension points. Completes when the session ends; the caller closes
+    /// the transport. Cancelling <paramref name="cancellationToken"/> ends the session at once: an idle one gets
+    /// <c>421 4.3.2</c>, a message being received is aborted and never acknowledged.
+    /// </summary>
+    /// <param name="connection">The connection's pipes, addresses, endpoint and abort callback.</param>
+    /// <param name="cancellationToken">Ends the session.</param>
+    /// <returns>A task that completes when the session has ended; it does not fail because of anything the client does.</returns>
+    public Task ServeAsync(SmtpConnectionContext connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var endpoint = connection.Endpoint is null ? EndpointSettings.Plain : EndpointSettings.From(connection.Endpoint);
+        return ServeAsync(connection.Transport, connection.RemoteEndPoint, connection.LocalEndPoint, endpoint, connection.Abort, cancellationToken);
+    }
+
+    /// <summary>
+    /// Serves one connection on a plaintext endpoint; the short form of
+    /// <see cref="ServeAsync(SmtpConnectionContext, CancellationToken)"/>.
     /// </summary>
     /// <param name="transport">The connection's input and output.</param>
     /// <param name="remoteEndPoint">The client's address, if known.</param>
     /// <param name="localEndPoint">The local address, if known.</param>
-    /// <param name="cancellationToken">Aborts the session.</param>
+    /// <param name="cancellationToken">Ends the session.</param>
     /// <returns>A task that completes when the session has ended.</returns>
-    public async Task ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default)
+    public Task ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        using var registration = cancellationToken.Register(static s => ((IDuplexPipe)s!).Input.CancelPendingRead(), transport);
-        await ServeAsync(transport, remoteEndPoint, localEndPoint, EndpointSettings.Plain, abort: null, cancellationToken).ConfigureAwait(false);
+        return ServeAsync(transport, remoteEndPoint, localEndPoint, EndpointSettings.Plain, abort: null, cancellationToken);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        _abortAll.Dispose();
+        _services.Heartbeat.Dispose();
+        _services.Metrics.Dispose();
     }
 
-    internal async Task ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, EndpointSettings endpoint, Action? abort, CancellationToken cancellationToken = default)
+    internal async Task ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, EndpointSettings endpoint, Action? abort, CancellationToken cancellationToken)
     {
+        var address = (remoteEndPoint as IPEndPoint)?.Address;
+        var limit = _services.Limiter.TryAcquire(address);
+        if (limit != LimitResult.Accepted)
+        {
+            await RefuseAsync(transport, address, limit, endpoint).ConfigureAwait(false);
+            return;
+        }
+
+        var metrics = _services.Metrics;
+        metrics.ConnectionsAccepted.Add(1, endpoint.MetricTag);
+        metrics.ActiveConnections.Add(1, endpoint.MetricTag);
+        NoteStress();
         var id = _idPrefix + Interlocked.Increment(ref _nextId).ToString("X6", CultureInfo.InvariantCulture);
-        var session = new SmtpSession(id, remoteEndPoint, localEndPoint, DateTimeOffset.UtcNow);
-        using var aborted = CancellationTokenSource.CreateLinkedTokenSource(_abortAll.Token, cancellationToken);
-        using var connection = new SmtpConnection(_services, transport, endpoint, session, aborted.Token);
-        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _connections[connection] = new ConnectionEntry(completion.Task, abort);
+        var session = new SmtpSession(id, remoteEndPoint, localEndPoint, _services.Clock.Time.GetUtcNow());
+        var connection = new SmtpConnection(_services, transport, endpoint, session);
+        _connections[connection] = abort;
         try
         {
             if (Volatile.Read(ref _state) == 2)
@@ -210,14 +263,77 @@ public sealed class SmtpServer : IAsyncDisposable
                 connection.RequestShutdown();
             }
 
-            await connection.RunAsync().ConfigureAwait(false);
+            using (cancellationToken.Register(static c => ((SmtpConnection)c!).Abort(), connection))
+            {
+                await connection.RunAsync().ConfigureAwait(false);
+            }
         }
         finally
         {
             _connections.TryRemove(connection, out _);
-            completion.TrySetResult();
+            connection.Dispose();
+            _services.Limiter.Release(address);
+            metrics.ActiveConnections.Add(-1, endpoint.MetricTag);
+            NoteStress();
         }
     }
 
-    private sealed record ConnectionEntry(Task Completion, Action? Abort);
+    private async Task RefuseAsync(IDuplexPipe transport, IPAddress? address, LimitResult limit, EndpointSettings endpoint)
+    {
+        var reply = limit == LimitResult.TooManyConnections ? Replies.TooManyConnections : Replies.TooManyConnectionsFromIp;
+        _services.Metrics.ConnectionsRefused.Add(1, endpoint.MetricTag,
+            new KeyValuePair<string, object?>("reason", limit == LimitResult.TooManyConnections ? "max_connections" : "max_connections_per_ip"));
+        Log.ConnectionLimited(Logger, address, reply.Message);
+
+        // On an implicit-TLS endpoint the client expects a handshake: no plaintext byte, just the close (RFC 8314).
+        if (endpoint.ImplicitTls)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(AbortGrace, _services.Clock.Time);
+            transport.Output.Write(reply.WireBytes);
+            await transport.Output.FlushAsync(timeout.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The client may already be gone; the refusal is best effort.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>Logs the moments the server enters and leaves stress mode.</summary>
+    private void NoteStress()
+    {
+        var now = _services.Limiter.UnderStress ? 1 : 0;
+        if (Interlocked.Exchange(ref _stressed, now) != now)
+        {
+            if (now == 1)
+            {
+                Log.StressStarted(Logger, _connections.Count);
+            }
+            else
+            {
+                Log.StressEnded(Logger, _connections.Count);
+            }
+        }
+    }
+
+    /// <summary>True when every connection ended within <paramref name="timeout"/> (on the server's clock).</summary>
+    private async Task<bool> WaitForConnectionsAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_connections.IsEmpty)
+        {
+            return true;
+        }
+
+        var all = Task.WhenAll(_connections.Keys.Select(static c => c.Completion));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, _services.Clock.Time, stop.Token);
+        var first = await Task.WhenAny(all, delay).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        return first == all;
+    }
 }

@@ -2,7 +2,8 @@ namespace StartTls.Smtp;
 
 /// <summary>
 /// Every limit, timeout and switch of the server, with safe defaults. Validated when the server starts
-/// (<see cref="Hosting.SmtpServerOptionsValidator"/>) and bindable from configuration.
+/// (an <c>IValidateOptions</c> that the server and <c>AddSmtpServer</c> run) and bindable from configuration. A
+/// server copies them when it is built: later changes to this object do not reach it.
 /// </summary>
 public sealed class SmtpServerOptions
 {
@@ -59,6 +60,17 @@ public sealed class SmtpServerOptions
 
     /// <summary>The most time one message's content may take from the 354 reply to its final dot. Default 10 minutes.</summary>
     public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The share of <see cref="MaxConnections"/> above which the server is under stress, as Postfix's stress mode:
+    /// new and waiting clients then get <see cref="StressTimeout"/> instead of the greeting and command timeouts, so
+    /// that slow or idle clients cannot hold every slot for minutes. It ends when the load drops below the share.
+    /// Default 0.8; 0 turns stress mode off.
+    /// </summary>
+    public double StressThreshold { get; set; } = 0.8;
+
+    /// <summary>The greeting and command timeout while the server is under stress (<see cref="StressThreshold"/>). Default 10 seconds.</summary>
+    public TimeSpan StressTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a graceful shutdown lets messages being received finish before connections are aborted. Default 30 seconds.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);

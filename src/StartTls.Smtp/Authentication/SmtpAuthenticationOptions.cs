@@ -6,6 +6,11 @@ namespace StartTls.Smtp.Authentication;
 /// </summary>
 public sealed class SmtpAuthenticationOptions
 {
+    /// <summary>Creates options with no hook set and the default mechanisms.</summary>
+    public SmtpAuthenticationOptions() => Mechanisms = SaslMechanisms.CreateDefault();
+
+    private SmtpAuthenticationOptions(IList<SaslMechanism> mechanisms) => Mechanisms = mechanisms;
+
     /// <summary>Checks passwords; enables PLAIN and LOGIN. Not bound from configuration.</summary>
     public IPasswordAuthenticator? PasswordAuthenticator { get; set; }
 
@@ -25,7 +30,7 @@ public sealed class SmtpAuthenticationOptions
     /// The mechanisms, in the order advertised. Default: SCRAM-SHA-256-PLUS, SCRAM-SHA-256, PLAIN, LOGIN, OAUTHBEARER,
     /// XOAUTH2, CRAM-MD5; each is offered only when its hook is set. Add custom <see cref="SaslMechanism"/>s here.
     /// </summary>
-    public IList<SaslMechanism> Mechanisms { get; } = SaslMechanisms.CreateDefault();
+    public IList<SaslMechanism> Mechanisms { get; }
 
     /// <summary>Offer and accept AUTH before TLS (plaintext passwords on the wire). Default false: <c>530 5.7.0</c> before STARTTLS.</summary>
     public bool AllowInsecureAuthentication { get; set; }
@@ -45,4 +50,22 @@ public sealed class SmtpAuthenticationOptions
     /// <summary>True when any credential hook is set.</summary>
     public bool IsConfigured => PasswordAuthenticator is not null || ScramCredentialProvider is not null
         || (CramMd5SecretProvider is not null && EnableCramMd5) || OAuthTokenValidator is not null;
+
+    /// <summary>
+    /// A copy that a running server keeps: the same hooks and values, and a read-only copy of the mechanism list, so
+    /// that changing these options after the server was built changes nothing.
+    /// </summary>
+    internal SmtpAuthenticationOptions Snapshot() => new(new System.Collections.ObjectModel.ReadOnlyCollection<SaslMechanism>([.. Mechanisms]))
+    {
+        PasswordAuthenticator = PasswordAuthenticator,
+        ScramCredentialProvider = ScramCredentialProvider,
+        CramMd5SecretProvider = CramMd5SecretProvider,
+        OAuthTokenValidator = OAuthTokenValidator,
+        Throttle = Throttle,
+        AllowInsecureAuthentication = AllowInsecureAuthentication,
+        RequireAuthentication = RequireAuthentication,
+        EnableCramMd5 = EnableCramMd5,
+        MaxFailures = MaxFailures,
+        MaxLineLength = MaxLineLength,
+    };
 }

@@ -20,6 +20,18 @@ internal static partial class Log
     [LoggerMessage(4, LogLevel.Warning, "Accepting a connection failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(5, LogLevel.Warning, "{Count} connection(s) did not end after they were aborted; the server stopped without them")]
+    public static partial void ConnectionsAbandoned(ILogger logger, int count);
+
+    [LoggerMessage(6, LogLevel.Error, "A connection's deadline callback failed")]
+    public static partial void HeartbeatCallbackFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Warning, "Stress mode on: {Count} connection(s) open; greeting and command timeouts shortened")]
+    public static partial void StressStarted(ILogger logger, int count);
+
+    [LoggerMessage(8, LogLevel.Information, "Stress mode off: {Count} connection(s) open")]
+    public static partial void StressEnded(ILogger logger, int count);
+
     [LoggerMessage(10, LogLevel.Debug, "[{SessionId}] Connection from {RemoteEndPoint} to {LocalEndPoint}")]
     public static partial void ConnectionOpened(ILogger logger, string sessionId, EndPoint? remoteEndPoint, EndPoint? localEndPoint);
 
@@ -35,7 +47,7 @@ internal static partial class Log
     [LoggerMessage(14, LogLevel.Debug, "[{SessionId}] Connection ended by an I/O error")]
     public static partial void ConnectionError(ILogger logger, string sessionId, Exception exception);
 
-    [LoggerMessage(15, LogLevel.Error, "[{SessionId}] Unexpected error; connection closed")]
+    [LoggerMessage(15, LogLevel.Error, "[{SessionId}] Unexpected error; replied 421 and closed the connection")]
     public static partial void UnexpectedError(ILogger logger, string sessionId, Exception exception);
 
     [LoggerMessage(20, LogLevel.Warning, "[{SessionId}] Early talker: the client sent data before the greeting")]
@@ -65,8 +77,6 @@ internal static partial class Log
     [LoggerMessage(51, LogLevel.Information, "[{SessionId}] Authentication with {Mechanism} failed")]
     public static partial void AuthenticationFailed(ILogger logger, string sessionId, string mechanism);
 
-    [LoggerMessage(52, LogLevel.Error, "[{SessionId}] An authentication hook failed; replied 454")]
-    public static partial void AuthenticationHookFailed(ILogger logger, string sessionId, Exception exception);
 
     [LoggerMessage(30, LogLevel.Information, "[{SessionId}] Message accepted: {Size} octets for {Recipients} recipient(s)")]
     public static partial void MessageAccepted(ILogger logger, string sessionId, long size, int recipients);
@@ -77,11 +87,11 @@ internal static partial class Log
     [LoggerMessage(32, LogLevel.Error, "[{SessionId}] The message store failed; replied 451")]
     public static partial void StoreFailed(ILogger logger, string sessionId, Exception exception);
 
-    [LoggerMessage(33, LogLevel.Error, "[{SessionId}] The mailbox filter failed; replied 451")]
-    public static partial void FilterFailed(ILogger logger, string sessionId, Exception exception);
+    [LoggerMessage(33, LogLevel.Error, "[{SessionId}] The {Hook} failed; replied {Code}")]
+    public static partial void HookFailed(ILogger logger, string sessionId, string hook, int code, Exception exception);
 
-    [LoggerMessage(34, LogLevel.Error, "[{SessionId}] The session handler failed")]
-    public static partial void SessionHandlerFailed(ILogger logger, string sessionId, Exception exception);
+    [LoggerMessage(36, LogLevel.Error, "[{SessionId}] The {Hook} failed")]
+    public static partial void NotificationFailed(ILogger logger, string sessionId, string hook, Exception exception);
 
     [LoggerMessage(35, LogLevel.Warning, "[{SessionId}] The message store returned before reading the whole message; replied 451")]
     public static partial void StoreDidNotReadAll(ILogger logger, string sessionId);

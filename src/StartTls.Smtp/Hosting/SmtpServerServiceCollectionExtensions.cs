@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,8 @@ public static class SmtpServerServiceCollectionExtensions
     /// validated when the host starts. Services registered as <c>IServerCertificateSelector</c>, <c>IPasswordAuthenticator</c>,
     /// <c>IScramCredentialProvider</c>, <c>ICramMd5SecretProvider</c>, <c>IOAuthTokenValidator</c> or
     /// <c>IAuthenticationThrottle</c> fill the matching option when code left it unset. Choose a store with <see cref="SmtpServerBuilderExtensions.UseMessageStore{TStore}"/>
-    /// or one of the built-in ones; the default mailbox filter accepts everything.
+    /// or one of the built-in ones; the default mailbox filter accepts everything. A registered <see cref="TimeProvider"/>
+    /// drives every timeout, and a registered <see cref="IMeterFactory"/> (<c>AddMetrics</c>) creates the server's meter.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options in code; optional.</param>
@@ -38,7 +40,9 @@ public static class SmtpServerServiceCollectionExtensions
             sp.GetService<IMessageStore>() ?? throw new InvalidOperationException("No IMessageStore is registered: call UseMessageStore, UseMaildirStore or UseInMemoryStore on the builder AddSmtpServer returns."),
             sp.GetRequiredService<IMailboxFilter>(),
             sp.GetService<ISessionHandler>(),
-            sp.GetService<ILoggerFactory>()));
+            sp.GetService<ILoggerFactory>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<IMeterFactory>()));
         services.AddHostedService<SmtpServerHostedService>();
         return new SmtpServerBuilder(services);
     }

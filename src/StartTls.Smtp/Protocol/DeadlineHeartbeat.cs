@@ -1,9 +1,9 @@
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>
-/// One timer for the deadlines of every connection: each connection keeps its alarm in a field
-/// (<see cref="HeartbeatMember"/>), and the heartbeat, ticking while any member is registered, calls
-/// <see cref="HeartbeatMember.OnDeadline"/> on each one whose alarm has passed.
+/// One timer for the deadlines of every connection of a server: each connection keeps its alarm in a field
+/// (<see cref="HeartbeatMember"/>), and the heartbeat, ticking on the server's <see cref="TimeProvider"/> while any
+/// member is registered, calls <see cref="HeartbeatMember.OnDeadline"/> on each one whose alarm has passed.
 /// </summary>
 /// <remarks>
 /// A <see cref="Timer"/> per connection cost ~150 bytes per idle session and a timer-queue lock for every command;
@@ -21,26 +21,33 @@ internal sealed class DeadlineHeartbeat : IDisposable
 
     private readonly Lock _lock = new();
     private readonly List<HeartbeatMember> _due = [];
-    private readonly Timer _timer;
+    private readonly ServerClock _clock;
+    private readonly Action<Exception>? _onFailure;
+    private readonly Func<bool>? _underStress;
+    private readonly ITimer _timer;
     private HeartbeatMember? _head;
     private int _count;
     private long _periodMs;
     private bool _running;
     private int _ticking;
 
-    public DeadlineHeartbeat()
+    /// <param name="clock">The server's clock: alarms are its timestamps, and its provider runs the timer.</param>
+    /// <param name="onFailure">Told of a member whose deadline callback threw; the other members still get theirs.</param>
+    /// <param name="underStress">Read once per tick: while it says true, the members' stress alarms count too.</param>
+    public DeadlineHeartbeat(ServerClock clock, Action<Exception>? onFailure = null, Func<bool>? underStress = null)
     {
-        // A shared timer must not keep the first caller's execution context (its AsyncLocals) alive for good.
+        _clock = clock;
+        _onFailure = onFailure;
+        _underStress = underStress;
+
+        // A timer shared by every connection must not keep the first caller's execution context (its AsyncLocals) alive.
         using (ExecutionContext.SuppressFlow())
         {
-            _timer = new Timer(static state => ((DeadlineHeartbeat)state!).Tick(), this, Timeout.Infinite, Timeout.Infinite);
+            _timer = clock.Time.CreateTimer(static state => ((DeadlineHeartbeat)state!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
 
         _periodMs = (long)MaxPeriod.TotalMilliseconds;
     }
-
-    /// <summary>The heartbeat the connections of every server in the process share.</summary>
-    public static DeadlineHeartbeat Shared { get; } = new();
 
     /// <summary>The members registered now.</summary>
     public int Count
@@ -101,7 +108,7 @@ internal sealed class DeadlineHeartbeat : IDisposable
             {
                 _periodMs = period;
                 _running = true;
-                _timer.Change(_periodMs, _periodMs);
+                _timer.Change(TimeSpan.FromMilliseconds(_periodMs), TimeSpan.FromMilliseconds(_periodMs));
             }
         }
     }
@@ -154,7 +161,8 @@ internal sealed class DeadlineHeartbeat : IDisposable
 
         try
         {
-            var now = Environment.TickCount64;
+            var now = _clock.Now;
+            var stressed = _underStress?.Invoke() == true;
             lock (_lock)
             {
                 if (_count == 0)
@@ -163,7 +171,7 @@ internal sealed class DeadlineHeartbeat : IDisposable
                     {
                         _running = false;
                         _periodMs = (long)MaxPeriod.TotalMilliseconds;
-                        _timer.Change(Timeout.Infinite, Timeout.Infinite);
+                        _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                     }
 
                     return;
@@ -171,7 +179,7 @@ internal sealed class DeadlineHeartbeat : IDisposable
 
                 for (var member = _head; member is not null; member = member.Next)
                 {
-                    if (member.TryTrigger(now))
+                    if (member.TryTrigger(now, stressed))
                     {
                         _due.Add(member);
                     }
@@ -185,10 +193,11 @@ internal sealed class DeadlineHeartbeat : IDisposable
                 {
                     member.OnDeadline();
                 }
-#pragma warning disable CA1031 // One connection's failure must not stop the deadlines of the others.
-                catch (Exception)
+#pragma warning disable CA1031 // One connection's failure must not stop the deadlines of the others; it is reported, not swallowed.
+                catch (Exception ex)
 #pragma warning restore CA1031
                 {
+                    _onFailure?.Invoke(ex);
                 }
             }
         }

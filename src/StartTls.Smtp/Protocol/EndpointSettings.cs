@@ -1,12 +1,17 @@
 namespace StartTls.Smtp.Protocol;
 
-/// <summary>What a connection needs to know about the endpoint it arrived on.</summary>
+/// <summary>What a connection needs to know about the endpoint it arrived on: a snapshot, taken once per endpoint.</summary>
+/// <param name="Name">The endpoint's name in logs and metrics.</param>
 /// <param name="ImplicitTls">The handshake comes first (RFC 8314).</param>
 /// <param name="RequireTls">Only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT before TLS.</param>
-internal sealed record EndpointSettings(bool ImplicitTls, bool RequireTls)
+internal sealed record EndpointSettings(string Name, bool ImplicitTls, bool RequireTls)
 {
-    /// <summary>A plaintext endpoint that offers STARTTLS when certificates are configured.</summary>
-    public static readonly EndpointSettings Plain = new(false, false);
+    /// <summary>The endpoint of a connection served without endpoint options: plaintext, STARTTLS when certificates are configured.</summary>
+    public static readonly EndpointSettings Plain = new("pipe", false, false);
 
-    public static EndpointSettings From(SmtpEndpointOptions options) => new(options.ImplicitTls, options.RequireTls);
+    /// <summary>The measurement tag that names this endpoint, built once.</summary>
+    public KeyValuePair<string, object?> MetricTag { get; } = new(Diagnostics.SmtpTelemetry.EndpointTag, Name);
+
+    public static EndpointSettings From(SmtpEndpointOptions options)
+        => new(string.IsNullOrEmpty(options.Name) ? options.Address : options.Name, options.ImplicitTls, options.RequireTls);
 }

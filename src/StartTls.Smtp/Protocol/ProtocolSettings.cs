@@ -16,11 +16,12 @@ internal sealed class ProtocolSettings
         CommandTimeout = options.CommandTimeout;
         DataBlockTimeout = options.DataBlockTimeout;
         DataTimeout = options.DataTimeout;
+        StressTimeout = options.StressThreshold > 0 ? options.StressTimeout : TimeSpan.MaxValue;
         BareLineEndings = options.BareLineEndings;
         EnableSmtpUtf8 = options.EnableSmtpUtf8;
         Enable8BitMime = options.Enable8BitMime;
         EnablePipelining = options.EnablePipelining;
-        Authentication = options.Authentication.IsConfigured ? options.Authentication : null;
+        Authentication = options.Authentication.IsConfigured ? options.Authentication.Snapshot() : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
         EhloReply = BuildEhloReply(offerStartTls: false, authMechanisms: null);
         EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, authMechanisms: null);
@@ -38,6 +39,9 @@ internal sealed class ProtocolSettings
     public TimeSpan CommandTimeout { get; }
     public TimeSpan DataBlockTimeout { get; }
     public TimeSpan DataTimeout { get; }
+
+    /// <summary>The greeting and command timeout under stress; <see cref="TimeSpan.MaxValue"/> when stress mode is off.</summary>
+    public TimeSpan StressTimeout { get; }
     public BareLineEndingHandling BareLineEndings { get; }
     public bool EnableSmtpUtf8 { get; }
     public bool Enable8BitMime { get; }

@@ -1,35 +1,43 @@
 using Microsoft.Extensions.Logging;
+using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Storage;
 
 namespace StartTls.Smtp.Protocol;
 
-/// <summary>What every connection of one server shares: settings, extension points and the logger.</summary>
-internal sealed class ServerServices
+/// <summary>What every connection of one server shares: settings, extension points, clock, meters and limits.</summary>
+internal sealed class ServerServices(
+    ProtocolSettings settings,
+    IMessageStore store,
+    IMailboxFilter filter,
+    ISessionHandler? sessionHandler,
+    ILogger logger,
+    Tls.TlsSettings? tls,
+    ServerClock clock,
+    DeadlineHeartbeat heartbeat,
+    SmtpMetrics metrics,
+    ConnectionLimiter limiter)
 {
-    public ServerServices(ProtocolSettings settings, IMessageStore store, IMailboxFilter filter, ISessionHandler? sessionHandler, ILogger logger, Tls.TlsSettings? tls)
-    {
-        Tls = tls;
-        Authentication = settings.Authentication;
-        Settings = settings;
-        Store = store;
-        Filter = filter;
-        SessionHandler = sessionHandler;
-        Logger = logger;
-    }
+    public ProtocolSettings Settings { get; } = settings;
 
-    public ProtocolSettings Settings { get; }
+    public IMessageStore Store { get; } = store;
 
-    public IMessageStore Store { get; }
+    public IMailboxFilter Filter { get; } = filter;
 
-    public IMailboxFilter Filter { get; }
+    public ISessionHandler? SessionHandler { get; } = sessionHandler;
 
-    public ISessionHandler? SessionHandler { get; }
-
-    public ILogger Logger { get; }
-
-    /// <summary>The AUTH configuration, or <see langword="null"/> when no credential hook is set.</summary>
-    public Authentication.SmtpAuthenticationOptions? Authentication { get; }
+    public ILogger Logger { get; } = logger;
 
     /// <summary>The TLS configuration, or <see langword="null"/> when no certificate is configured.</summary>
-    public Tls.TlsSettings? Tls { get; }
+    public Tls.TlsSettings? Tls { get; } = tls;
+
+    /// <summary>The server's clock: every deadline, timer and timeout runs on it.</summary>
+    public ServerClock Clock { get; } = clock;
+
+    /// <summary>The one timer that watches every connection's deadline.</summary>
+    public DeadlineHeartbeat Heartbeat { get; } = heartbeat;
+
+    public SmtpMetrics Metrics { get; } = metrics;
+
+    /// <summary>Connection limits and the stress state, for every transport.</summary>
+    public ConnectionLimiter Limiter { get; } = limiter;
 }

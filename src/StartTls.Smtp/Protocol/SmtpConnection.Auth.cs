@@ -165,19 +165,7 @@ internal sealed partial class SmtpConnection
     {
         if (_settings.Authentication!.Throttle is { } throttle)
         {
-            SmtpReply? refusal;
-            try
-            {
-                refusal = await throttle.OnAttemptAsync(_session, _aborted).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // A failing throttle must not crash the connection.
-            catch (Exception ex) when (!_aborted.IsCancellationRequested)
-#pragma warning restore CA1031
-            {
-                Log.AuthenticationHookFailed(_services.Logger, _session.Id, ex);
-                refusal = SaslReplies.TemporaryFailure;
-            }
-
+            var refusal = await InvokeHookAsync(HookKind.AuthenticationThrottle, throttle, static (t, c, ct) => t.OnAttemptAsync(c._session, ct), SaslReplies.TemporaryFailure, SaslReplies.TemporaryFailure.Code).ConfigureAwait(false);
             if (refusal is not null)
             {
                 return Error(refusal);
@@ -223,22 +211,21 @@ internal sealed partial class SmtpConnection
 
     private async ValueTask<ConnectionAction> StepAsync(ISaslExchange exchange, byte[] response, bool emptyInitialResponse = false)
     {
-        SaslStepResult result;
-        try
+        // A failing credential hook becomes 454: the client may retry later.
+        var outcome = await InvokeHookAsync<(ISaslExchange exchange, byte[] response, bool emptyInitialResponse), SaslStepResult?>(HookKind.Authentication, (exchange, response, emptyInitialResponse), static async (s, _, ct) =>
         {
-            result = await exchange.StepAsync(response, _aborted).ConfigureAwait(false);
-            if (emptyInitialResponse && result.Kind == SaslStepKind.Continue && result.Challenge is { Length: 0 })
+            var step = await s.exchange.StepAsync(s.response, ct).ConfigureAwait(false);
+            if (s.emptyInitialResponse && step.Kind == SaslStepKind.Continue && step.Challenge is { Length: 0 })
             {
                 // "=" is an initial response of zero length (RFC 4954 §4). An empty challenge asks for the initial
                 // response, which the client has already sent: answer it with that empty response, never with "334 ".
-                result = await exchange.StepAsync(response, _aborted).ConfigureAwait(false);
+                step = await s.exchange.StepAsync(s.response, ct).ConfigureAwait(false);
             }
-        }
-#pragma warning disable CA1031 // A failing credential hook becomes 454, the client may retry later.
-        catch (Exception ex) when (!_aborted.IsCancellationRequested)
-#pragma warning restore CA1031
+
+            return step;
+        }, null, SaslReplies.TemporaryFailure.Code).ConfigureAwait(false);
+        if (outcome is not { } result)
         {
-            Log.AuthenticationHookFailed(_services.Logger, _session.Id, ex);
             EndSasl();
             return Error(SaslReplies.TemporaryFailure);
         }
@@ -273,7 +260,7 @@ internal sealed partial class SmtpConnection
         _session.AuthenticatedIdentity = identity;
         _session.AuthenticationMechanism = _saslMechanism?.Name;
         Log.Authenticated(_services.Logger, _session.Id, _saslMechanism?.Name ?? "?");
-        SmtpMetrics.Authentications.Add(1, new KeyValuePair<string, object?>("result", "success"));
+        _services.Metrics.Authentications.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("result", "success"));
         await NotifyThrottleAsync(true).ConfigureAwait(false);
         Write(SaslReplies.Succeeded);
         return ConnectionAction.Continue;
@@ -282,7 +269,7 @@ internal sealed partial class SmtpConnection
     private async ValueTask<ConnectionAction> AuthFailedAsync(SmtpReply? reply)
     {
         Log.AuthenticationFailed(_services.Logger, _session.Id, _saslMechanism?.Name ?? "?");
-        SmtpMetrics.Authentications.Add(1, new KeyValuePair<string, object?>("result", "failure"));
+        _services.Metrics.Authentications.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("result", "failure"));
         await NotifyThrottleAsync(false).ConfigureAwait(false);
         if (++_authFailures >= _settings.Authentication!.MaxFailures)
         {
@@ -298,16 +285,7 @@ internal sealed partial class SmtpConnection
     {
         if (_settings.Authentication?.Throttle is { } throttle)
         {
-            try
-            {
-                await throttle.OnCompletedAsync(_session, succeeded).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // Bookkeeping only.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Log.AuthenticationHookFailed(_services.Logger, _session.Id, ex);
-            }
+            await InvokeNotificationAsync(HookKind.AuthenticationThrottle, (throttle, succeeded), static (s, c) => s.throttle.OnCompletedAsync(c._session, s.succeeded)).ConfigureAwait(false);
         }
     }
 

@@ -33,6 +33,9 @@ internal sealed partial class SmtpConnection
         Disconnected,
         Nul,
         BareLineEnding,
+
+        /// <summary>The session was aborted (<see cref="Abort"/>).</summary>
+        Aborted,
     }
 
     /// <summary>True once the terminator has been read (whether or not the content was within the limits).</summary>
@@ -49,7 +52,7 @@ internal sealed partial class SmtpConnection
         _contentEnd = ContentEnd.None;
         _storeAborted = false;
         _contentFault = null;
-        _dataDeadline = Environment.TickCount64 + (long)_settings.DataTimeout.TotalMilliseconds;
+        _dataDeadline = _services.Clock.After(_settings.DataTimeout);
         var stream = _contentStream ??= new MessageContentStream(this);
         stream.Reset();
         if (_storeCancellation is null || !_storeCancellation.TryReset())
@@ -87,13 +90,16 @@ internal sealed partial class SmtpConnection
             return CompleteMessage(envelope, reply, storeReadAll, _data.Size);
         }
 
-        SmtpMetrics.MessagesRefused.Add(1);
+        _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
         switch (_contentEnd)
         {
             case ContentEnd.TimedOut:
-                Log.Timeout(_services.Logger, _session.Id, "message content");
-                SmtpMetrics.Timeouts.Add(1);
-                Write(Replies.Timeout);
+                OnTimeout(TimeoutPhase.Content);
+                return ConnectionAction.Close;
+            case ContentEnd.Aborted:
+                // Never a 250 for a message the store was told to drop.
+                Log.MessageRefused(_services.Logger, _session.Id, Replies.ShuttingDown.Code, "the session was aborted");
+                WriteFarewell(Replies.ShuttingDown);
                 return ConnectionAction.Close;
             case ContentEnd.Disconnected:
                 return ConnectionAction.Close;
@@ -175,6 +181,7 @@ internal sealed partial class SmtpConnection
     private string AbortReason() => _contentEnd switch
     {
         ContentEnd.TimedOut => "timeout",
+        ContentEnd.Aborted => "the session was aborted",
         ContentEnd.Disconnected => "the client disconnected",
         ContentEnd.Nul or ContentEnd.BareLineEnding => "the content broke the protocol",
         _ when _contentFault is not null => "the connection failed",
@@ -198,14 +205,25 @@ internal sealed partial class SmtpConnection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> PumpContentAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
-        var remaining = TimeSpan.FromMilliseconds(Math.Max(0, _dataDeadline - Environment.TickCount64));
-        SetDeadline(remaining < _settings.DataBlockTimeout ? remaining : _settings.DataBlockTimeout);
+        if (_abortRequested)
+        {
+            _contentEnd = ContentEnd.Aborted;
+            return 0;
+        }
+
+        var remaining = _services.Clock.Until(_dataDeadline);
+        SetDeadline(remaining < _settings.DataBlockTimeout ? remaining : _settings.DataBlockTimeout, TimeoutPhase.Content);
         var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
         var buffer = result.Buffer;
         if (result.IsCanceled)
         {
+            // The one abort path: a cancelled read is an abort, a deadline, or spurious (read again).
             _input.AdvanceTo(buffer.Start, buffer.End);
-            if (IsExpired)
+            if (_abortRequested)
+            {
+                _contentEnd = ContentEnd.Aborted;
+            }
+            else if (IsExpired)
             {
                 _contentEnd = ContentEnd.TimedOut;
             }
@@ -266,13 +284,13 @@ internal sealed partial class SmtpConnection
         if (reply.IsPositive)
         {
             _session.MessageCount++;
-            SmtpMetrics.MessagesAccepted.Add(1);
-            SmtpMetrics.BytesReceived.Add(size);
+            _services.Metrics.MessagesAccepted.Add(1, _endpoint.MetricTag);
+            _services.Metrics.BytesReceived.Add(size, _endpoint.MetricTag);
             Log.MessageAccepted(_services.Logger, _session.Id, size, envelope.Recipients.Count);
         }
         else
         {
-            SmtpMetrics.MessagesRefused.Add(1);
+            _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
             Log.MessageRefused(_services.Logger, _session.Id, reply.Code, "refused by the store");
         }
 

@@ -13,13 +13,15 @@ namespace StartTls.Smtp.Protocol;
 /// </summary>
 /// <remarks>
 /// Replies to one pipelined group are written into the output pipe and flushed once, just before the connection
-/// waits for more input (RFC 2920 §3.2). All timeouts move one deadline, watched by the process-wide
-/// <see cref="DeadlineHeartbeat"/>, which cancels the pending read (or flush) once it has passed.
+/// waits for more input (RFC 2920 §3.2). All timeouts move one deadline, watched by the server's
+/// <see cref="DeadlineHeartbeat"/>, which cancels the pending read (or flush) once it has passed. There is one abort
+/// path (<see cref="Abort"/>): a flag plus a cancelled read, checked wherever a read returns cancelled.
 /// </remarks>
 internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 {
     private static readonly SmtpReply StartMailInput = new(354, null, "Start mail input; end with <CRLF>.<CRLF>");
     private static readonly SmtpReply HandlerFailed = new(421, "4.3.0", "Temporary failure, try again later");
+    private static readonly TimeSpan FarewellTimeout = TimeSpan.FromSeconds(1);
 
     private readonly ServerServices _services;
     private readonly ProtocolSettings _settings;
@@ -29,7 +31,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private readonly EndpointSettings _endpoint;
     private readonly TlsSettings? _tlsSettings;
     private readonly SmtpSession _session;
+    private readonly CancellationTokenSource _abortSource = new();
     private readonly CancellationToken _aborted;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PipeReader _input;
     private PipeWriter _output;
     private TlsPipe? _tls;
@@ -40,11 +44,16 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private bool _pendingFlush;
     private bool _discardingAuthLine;
     private long _deadline = long.MaxValue;
+    private long _stressDeadline = long.MaxValue;
+    private TimeoutPhase _phase = TimeoutPhase.Greeting;
+    private bool _farewellWritten;
+    private bool _silent;
     private volatile bool _shutdownRequested;
+    private volatile bool _abortRequested;
     private volatile bool _waitingForCommand;
     private volatile bool _flushing;
 
-    public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session, CancellationToken aborted)
+    public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session)
     {
         _services = services;
         _settings = services.Settings;
@@ -54,11 +63,17 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _input = transport.Input;
         _output = transport.Output;
         _session = session;
-        _aborted = aborted;
+        _aborted = _abortSource.Token;
     }
 
     /// <summary>The session's facts.</summary>
     public SmtpSession Session => _session;
+
+    /// <summary>Completes when <see cref="RunAsync"/> has finished, whatever the way.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>True once <see cref="Abort"/> was called: every wait ends, and the session closes.</summary>
+    internal bool AbortRequested => _abortRequested;
 
     /// <summary>
     /// Asks the connection to end gracefully: a connection waiting for a command gets <c>421 4.3.2</c> now; one
@@ -73,6 +88,33 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
     }
 
+    /// <summary>
+    /// Ends the session now, from any thread: an idle session gets <c>421 4.3.2</c>, a message being received is
+    /// aborted (its store's token is cancelled; it is never acknowledged), a hook's token is cancelled, and a TLS
+    /// handshake in progress ends without a byte in plaintext. The one abort path: a flag, a cancelled token and a
+    /// cancelled read (and flush), checked wherever a read returns cancelled.
+    /// </summary>
+    public void Abort()
+    {
+        _abortRequested = true;
+        _shutdownRequested = true;
+        try
+        {
+            _abortSource.Cancel();
+        }
+#pragma warning disable CA1031 // A registration of the application's that throws must not stop the abort.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        _input.CancelPendingRead();
+        if (_flushing)
+        {
+            _output.CancelPendingFlush();
+        }
+    }
+
     /// <summary>Serves the session until it ends. Never throws for anything the client does.</summary>
     /// <remarks>
     /// The command loop is written out here rather than in a method of its own: while a session waits for a command,
@@ -81,9 +123,10 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     public async Task RunAsync()
     {
         Log.ConnectionOpened(_services.Logger, _session.Id, _session.RemoteEndPoint, _session.LocalEndPoint);
-        DeadlineHeartbeat.Shared.Register(this, ShortestTimeout());
+        _services.Heartbeat.Register(this, ShortestTimeout());
         try
         {
+            _silent = _endpoint.ImplicitTls;
             // Implicit TLS (RFC 8314): the handshake comes first and nothing is ever said in plaintext.
             if (_endpoint.ImplicitTls && !await StartTlsAsync(isImplicit: true).ConfigureAwait(false))
             {
@@ -97,8 +140,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             }
 
             Write(_settings.Greeting);
-            SetDeadline(_settings.GreetingTimeout);
-            var phase = "the first command";
+            SetDeadline(_settings.GreetingTimeout, TimeoutPhase.Greeting);
             while (true)
             {
                 await FlushAsync().ConfigureAwait(false);
@@ -109,7 +151,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 {
                     if (_shutdownRequested)
                     {
-                        Write(Replies.ShuttingDown);
+                        WriteFarewell(Replies.ShuttingDown);
                         break;
                     }
 
@@ -126,16 +168,14 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                     if (_shutdownRequested)
                     {
                         _input.AdvanceTo(buffer.Start, buffer.End);
-                        Write(Replies.ShuttingDown);
+                        WriteFarewell(Replies.ShuttingDown);
                         break;
                     }
 
                     if (IsExpired)
                     {
                         _input.AdvanceTo(buffer.Start, buffer.End);
-                        Log.Timeout(_services.Logger, _session.Id, phase);
-                        SmtpMetrics.Timeouts.Add(1);
-                        Write(Replies.Timeout);
+                        OnTimeout(_phase);
                         break;
                     }
                 }
@@ -171,8 +211,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                         break;
                     }
 
-                    phase = "a command";
-                    SetDeadline(_settings.CommandTimeout);
+                    SetDeadline(_settings.CommandTimeout, TimeoutPhase.Command);
                     continue;
                 }
 
@@ -186,8 +225,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                         break;
                     }
 
-                    phase = "a command";
-                    SetDeadline(_settings.CommandTimeout);
+                    SetDeadline(_settings.CommandTimeout, TimeoutPhase.Command);
                     continue;
                 }
 
@@ -199,16 +237,16 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
                 if (progressed)
                 {
-                    phase = "a command";
-                    SetDeadline(_settings.CommandTimeout);
+                    SetDeadline(_settings.CommandTimeout, TimeoutPhase.Command);
                 }
             }
 
             await FlushAsync().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_aborted.IsCancellationRequested)
+        catch (Exception) when (_abortRequested)
         {
-            // Aborted by the server (shutdown deadline): nothing more to say.
+            // Aborted (server stop, or the caller's token): say 421 if the session may still speak, then close.
+            await SayFarewellAsync(Replies.ShuttingDown).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or TimeoutException or OperationCanceledException)
         {
@@ -218,11 +256,13 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            // Our own bug, or the runtime's: the client is told to come back later (go-smtp does the same).
             Log.UnexpectedError(_services.Logger, _session.Id, ex);
+            await SayFarewellAsync(HandlerFailed).ConfigureAwait(false);
         }
         finally
         {
-            DeadlineHeartbeat.Shared.Unregister(this);
+            _services.Heartbeat.Unregister(this);
             _storeCancellation?.Dispose();
             if (_tls is not null)
             {
@@ -231,34 +271,69 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
             await NotifyClosedAsync().ConfigureAwait(false);
             Log.ConnectionClosed(_services.Logger, _session.Id, _session.MessageCount);
+            _completion.TrySetResult();
         }
     }
 
     /// <inheritdoc />
-    public void Dispose() => DeadlineHeartbeat.Shared.Unregister(this);
+    public void Dispose()
+    {
+        _services.Heartbeat.Unregister(this);
+        _abortSource.Dispose();
+    }
+
+    /// <summary>Writes the last reply of a session that closes now (once: a shutdown reply is never repeated).</summary>
+    private void WriteFarewell(SmtpReply reply)
+    {
+        _farewellWritten = true;
+        Write(reply);
+    }
+
+    /// <summary>
+    /// The last word on a path that skipped the normal flush: the farewell reply unless one was written already or the
+    /// session may not speak in plaintext now (a TLS handshake in progress), then a flush bounded in time.
+    /// </summary>
+    private async ValueTask SayFarewellAsync(SmtpReply reply)
+    {
+        if (_silent)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_farewellWritten)
+            {
+                WriteFarewell(reply);
+            }
+
+            using var timeout = new CancellationTokenSource(FarewellTimeout, _services.Clock.Time);
+            await _output.FlushAsync(timeout.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Best effort: the transport may be gone; the session closes either way.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private void OnTimeout(TimeoutPhase phase)
+    {
+        Log.Timeout(_services.Logger, _session.Id, phase.Describe());
+        _services.Metrics.Timeouts.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("phase", phase.MetricName()));
+        WriteFarewell(Replies.Timeout);
+    }
 
     private async ValueTask<bool> AdmitAsync()
     {
         var handler = _services.SessionHandler;
         if (handler is not null)
         {
-            SmtpReply? refusal;
-            try
-            {
-                refusal = await handler.OnConnectedAsync(_session, _aborted).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // The application's failure becomes a reply, not a crash.
-            catch (Exception ex) when (ex is not OperationCanceledException || !_aborted.IsCancellationRequested)
-#pragma warning restore CA1031
-            {
-                Log.SessionHandlerFailed(_services.Logger, _session.Id, ex);
-                refusal = HandlerFailed;
-            }
-
+            var refusal = await InvokeHookAsync(HookKind.SessionHandler, handler, static (h, c, ct) => h.OnConnectedAsync(c._session, ct), HandlerFailed, HandlerFailed.Code).ConfigureAwait(false);
             if (refusal is not null)
             {
                 Log.ConnectionRefusedByHandler(_services.Logger, _session.Id, refusal.Code);
-                SmtpMetrics.ConnectionsRefused.Add(1);
+                _services.Metrics.ConnectionsRefused.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("reason", "session_handler"));
                 Write(refusal);
                 return false;
             }
@@ -267,7 +342,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (_settings.GreetingDelay > TimeSpan.Zero && !_endpoint.ImplicitTls && await IsEarlyTalkerAsync().ConfigureAwait(false))
         {
             Log.EarlyTalker(_services.Logger, _session.Id);
-            SmtpMetrics.Violation("early_talker");
+            _services.Metrics.Violation("early_talker", _endpoint.MetricTag);
             Write(Replies.EarlyTalker);
             return false;
         }
@@ -277,7 +352,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private async ValueTask<bool> IsEarlyTalkerAsync()
     {
-        SetDeadline(_settings.GreetingDelay);
+        SetDeadline(_settings.GreetingDelay, TimeoutPhase.Greeting);
         var result = await _input.ReadAsync().ConfigureAwait(false);
         var talked = !result.Buffer.IsEmpty || result.IsCompleted;
         _input.AdvanceTo(result.Buffer.Start);
@@ -314,7 +389,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         var verb = VerbParser.Parse(line, out var arguments);
         if (line.Contains((byte)0))
         {
-            SmtpMetrics.Violation("nul_in_command");
+            _services.Metrics.Violation("nul_in_command", _endpoint.MetricTag);
             return Done(Error(verb switch
             {
                 SmtpVerb.Mail => Replies.NulInSender,
@@ -416,18 +491,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private async ValueTask<ConnectionAction> CheckSenderAsync(SmtpEnvelope envelope)
     {
-        SmtpReply reply;
-        try
-        {
-            reply = await _services.Filter.CheckSenderAsync(_session, envelope, _aborted).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // The application's failure becomes a 451 reply.
-        catch (Exception ex) when (!_aborted.IsCancellationRequested)
-#pragma warning restore CA1031
-        {
-            Log.FilterFailed(_services.Logger, _session.Id, ex);
-            reply = Replies.LocalError;
-        }
+        var reply = await InvokeHookAsync(HookKind.MailboxFilter, envelope, static (e, c, ct) => c._services.Filter.CheckSenderAsync(c._session, e, ct), Replies.LocalError, Replies.LocalError.Code).ConfigureAwait(false)
+            ?? Replies.LocalError;
 
         if (!reply.IsPositive)
         {
@@ -463,18 +528,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private async ValueTask<ConnectionAction> CheckRecipientAsync(SmtpEnvelope transaction, SmtpRecipient recipient)
     {
-        SmtpReply reply;
-        try
-        {
-            reply = await _services.Filter.CheckRecipientAsync(_session, transaction, recipient, _aborted).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // The application's failure becomes a 451 reply.
-        catch (Exception ex) when (!_aborted.IsCancellationRequested)
-#pragma warning restore CA1031
-        {
-            Log.FilterFailed(_services.Logger, _session.Id, ex);
-            reply = Replies.LocalError;
-        }
+        var reply = await InvokeHookAsync(HookKind.MailboxFilter, (transaction, recipient), static (s, c, ct) => c._services.Filter.CheckRecipientAsync(c._session, s.transaction, s.recipient, ct), Replies.LocalError, Replies.LocalError.Code).ConfigureAwait(false)
+            ?? Replies.LocalError;
 
         if (!reply.IsPositive)
         {
@@ -562,8 +617,10 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return false;
         }
 
-        // The handshake has its own timeout; keep the connection's timer out of its way.
-        SetDeadline(_tlsSettings.HandshakeTimeout + TimeSpan.FromSeconds(5));
+        // The handshake has its own timeout; keep the connection's timer out of its way. From here until the
+        // handshake succeeds not one plaintext byte may be written, not even a 421.
+        _silent = true;
+        SetDeadline(_tlsSettings.HandshakeTimeout + TimeSpan.FromSeconds(5), TimeoutPhase.Command);
 
         // A connection waiting for its handshake is idle for a graceful shutdown: RequestShutdown cancels the read
         // (nothing can be said before TLS), so a stalled handshake never holds StopAsync for the handshake timeout.
@@ -584,10 +641,11 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         {
             var failure = _shutdownRequested ? "closed: server shutting down" : result.Failure!;
             Log.TlsHandshakeFailed(_services.Logger, _session.Id, failure);
-            SmtpMetrics.TlsHandshakeFailures.Add(1, new KeyValuePair<string, object?>("reason", TlsFailureKind(failure)));
+            _services.Metrics.TlsHandshakeFailures.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("reason", TlsFailureKind(failure)));
             return false;
         }
 
+        _silent = false;
         _tls = result.Pipe;
         _input = result.Pipe.Input;
         _output = result.Pipe.Output;
@@ -599,7 +657,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _lines = default;
         ResetAuthentication();
         Log.TlsEstablished(_services.Logger, _session.Id, result.Info!.ToString(), result.Info.ServerName);
-        SmtpMetrics.TlsHandshakes.Add(1, new KeyValuePair<string, object?>("protocol", SmtpTlsInfo.ProtocolName(result.Info.Protocol)));
+        _services.Metrics.TlsHandshakes.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("protocol", SmtpTlsInfo.ProtocolName(result.Info.Protocol)));
         return true;
     }
 
@@ -614,7 +672,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private ConnectionAction OnLineTooLong(bool authLine)
     {
         Log.LineTooLong(_services.Logger, _session.Id);
-        SmtpMetrics.Violation("line_too_long");
+        _services.Metrics.Violation("line_too_long", _endpoint.MetricTag);
         if (authLine)
         {
             // RFC 4954 §4: 500 5.5.6 for an over-long AUTH line; any exchange in progress is over.
@@ -661,7 +719,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private ConnectionAction Violation(SmtpReply reply, string kind, string description)
     {
         Log.ProtocolViolation(_services.Logger, _session.Id, description);
-        SmtpMetrics.Violation(kind);
+        _services.Metrics.Violation(kind, _endpoint.MetricTag);
         Write(reply);
         return ConnectionAction.Close;
     }
@@ -679,7 +737,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (++_errors >= _settings.MaxBadCommands)
         {
             Log.TooManyErrors(_services.Logger, _session.Id);
-            Write(Replies.TooManyErrors);
+            WriteFarewell(Replies.TooManyErrors);
             return ConnectionAction.Close;
         }
 
@@ -706,11 +764,16 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         FlushResult result;
         try
         {
-            result = await _output.FlushAsync(_aborted).ConfigureAwait(false);
+            result = await _output.FlushAsync().ConfigureAwait(false);
         }
         finally
         {
             _flushing = false;
+        }
+
+        if (result.IsCanceled && _abortRequested)
+        {
+            throw new OperationCanceledException("The session was aborted while the client was not reading.");
         }
 
         if (result.IsCanceled)
@@ -720,14 +783,31 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
     }
 
-    private bool IsExpired => Environment.TickCount64 >= Volatile.Read(ref _deadline);
-
-    /// <summary>Moves the deadline (one field write: the heartbeat finds it); the previous one no longer applies.</summary>
-    private void SetDeadline(TimeSpan timeout)
+    /// <summary>True once the deadline has passed, or its stress deadline while the server is under stress.</summary>
+    private bool IsExpired
     {
-        var deadline = Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        get
+        {
+            var now = _services.Clock.Now;
+            return now >= Volatile.Read(ref _deadline)
+                || (now >= Volatile.Read(ref _stressDeadline) && _services.Limiter.UnderStress);
+        }
+    }
+
+    /// <summary>
+    /// Moves the deadline (field writes: the heartbeat finds them); the previous one no longer applies. Waits for the
+    /// greeting and for commands also get the shorter stress deadline, which counts only while the server is under stress.
+    /// </summary>
+    private void SetDeadline(TimeSpan timeout, TimeoutPhase phase)
+    {
+        _phase = phase;
+        var deadline = _services.Clock.After(timeout);
+        var stressDeadline = phase != TimeoutPhase.Content && _settings.StressTimeout < timeout
+            ? _services.Clock.After(_settings.StressTimeout)
+            : long.MaxValue;
+        Volatile.Write(ref _stressDeadline, stressDeadline);
         Volatile.Write(ref _deadline, deadline);
-        ArmAlarm(deadline);
+        ArmAlarm(deadline, stressDeadline);
     }
 
     /// <summary>The shortest time any deadline of this connection can be set to: it sets the heartbeat's resolution.</summary>
@@ -768,6 +848,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     {
         if (_services.SessionHandler is { } handler)
         {
+            // The close hook runs even after an abort: it gets a token of its own that is never cancelled.
             try
             {
                 await handler.OnClosedAsync(_session).ConfigureAwait(false);
@@ -776,7 +857,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                Log.SessionHandlerFailed(_services.Logger, _session.Id, ex);
+                Log.NotificationFailed(_services.Logger, _session.Id, HookKind.SessionHandler.Describe(), ex);
             }
         }
     }

@@ -1,15 +1,12 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging;
-using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Protocol;
 
 namespace StartTls.Smtp.Transport;
 
 /// <summary>
-/// Serves one accepted socket: applies the connection limits, wraps the socket in pipes, runs the SMTP connection
-/// and closes the socket so that the last reply reaches the client.
+/// Serves one accepted socket: wraps it in pipes, hands it to the server (which applies the limits) and closes the
+/// socket so that the last reply reaches the client.
 /// </summary>
 internal static class SocketConnectionHandler
 {
@@ -17,25 +14,17 @@ internal static class SocketConnectionHandler
 
     public static async Task HandleAsync(Socket socket, SmtpServer server, EndpointSettings endpoint)
     {
-        var remote = socket.RemoteEndPoint as IPEndPoint;
-        var limit = server.Limiter.TryAcquire(remote?.Address);
-        if (limit != LimitResult.Accepted)
-        {
-            await RefuseAsync(socket, server, remote, limit, endpoint.ImplicitTls).ConfigureAwait(false);
-            return;
-        }
-
         try
         {
             socket.NoDelay = true;
-            SmtpMetrics.ConnectionsAccepted.Add(1);
-            SmtpMetrics.ActiveConnections.Add(1);
             var stream = new NetworkStream(socket, ownsSocket: false);
             await using (stream.ConfigureAwait(false))
             {
                 var gate = new ZeroByteReadGate(stream);
                 var transport = new DuplexPipe(gate, PipeReader.Create(gate, StreamPipeSettings.Reader), PipeWriter.Create(stream, StreamPipeSettings.Writer));
-                await server.ServeAsync(transport, remote, socket.LocalEndPoint, endpoint, abort: () => socket.Dispose()).ConfigureAwait(false);
+
+                // Limits, metrics and policy are the server's, as for every other transport.
+                await server.ServeAsync(transport, socket.RemoteEndPoint, socket.LocalEndPoint, endpoint, abort: socket.Dispose, CancellationToken.None).ConfigureAwait(false);
                 await transport.Input.CompleteAsync().ConfigureAwait(false);
                 await transport.Output.CompleteAsync().ConfigureAwait(false);
             }
@@ -43,35 +32,6 @@ internal static class SocketConnectionHandler
             await CloseGracefullyAsync(socket).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Whatever happened to one socket, the server goes on.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
-        finally
-        {
-            socket.Dispose();
-            SmtpMetrics.ActiveConnections.Add(-1);
-            server.Limiter.Release(remote?.Address);
-        }
-    }
-
-    private static async Task RefuseAsync(Socket socket, SmtpServer server, IPEndPoint? remote, LimitResult limit, bool implicitTls)
-    {
-        SmtpMetrics.ConnectionsRefused.Add(1);
-        var reply = limit == LimitResult.TooManyConnections ? Replies.TooManyConnections : Replies.TooManyConnectionsFromIp;
-        Log.ConnectionLimited(server.Logger, remote?.Address, reply.Message);
-        try
-        {
-            // On an implicit-TLS endpoint the client expects a handshake: no plaintext byte, just the close (RFC 8314).
-            if (!implicitTls)
-            {
-                using var timeout = new CancellationTokenSource(LingerTimeout);
-                await socket.SendAsync(reply.WireBytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            }
-
-            await CloseGracefullyAsync(socket).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // The client may already be gone; nothing to do.
         catch (Exception)
 #pragma warning restore CA1031
         {

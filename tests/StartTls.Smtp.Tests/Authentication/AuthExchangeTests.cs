@@ -500,7 +500,7 @@ public sealed class AuthExchangeTests
         }
 
         (await tls.CommandAsync("NOOP")).Should().Be("250 2.0.0 OK");
-        logs.All.Should().Contain("An authentication hook failed; replied 454").And.Contain("user database unavailable");
+        logs.All.Should().Contain("The authentication hook failed; replied 454").And.Contain("user database unavailable");
 
         users.Failure = null;
         (await tls.CommandAsync("AUTH PLAIN " + Plain(User, Password))).Should().StartWith("235", "the database is back");

@@ -28,13 +28,14 @@ public sealed class TestServer : IAsyncDisposable
     public int Port => EndPoint.Port;
 
     public static async Task<TestServer> StartAsync(Action<SmtpServerOptions>? configure = null, IMessageStore? store = null,
-        IMailboxFilter? filter = null, ISessionHandler? sessionHandler = null, ILoggerFactory? loggerFactory = null)
+        IMailboxFilter? filter = null, ISessionHandler? sessionHandler = null, ILoggerFactory? loggerFactory = null,
+        TimeProvider? timeProvider = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         var options = new SmtpServerOptions { ServerName = "mx.test" };
         options.Endpoints.Add(new SmtpEndpointOptions { Address = "127.0.0.1:0" });
         configure?.Invoke(options);
         store ??= new InMemoryMessageStore();
-        var server = new SmtpServer(options, store, filter, sessionHandler, loggerFactory);
+        var server = new SmtpServer(options, store, filter, sessionHandler, loggerFactory, timeProvider, meterFactory);
         await server.StartAsync();
         return new TestServer(server, store, options);
     }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using StartTls.Smtp.Tests.Infrastructure;
 
@@ -7,41 +7,25 @@ namespace StartTls.Smtp.Tests.Tls;
 
 /// <summary>
 /// What the cutover reports on the StartTls.Smtp meter: one protocol violation per refused STARTTLS group (design
-/// decision 1), one handshake or one handshake failure (by reason) per attempt. Run alone: the meter is process-wide.
+/// decision 1), one handshake or one handshake failure (by reason) per attempt. Each test has a meter factory of its
+/// own, so it sees only its own server's measurements and runs in parallel with the others.
 /// </summary>
-[Collection(SerialTests.Name)]
 public sealed class TlsMetricsTests : IDisposable
 {
-    private readonly MeterListener _listener = new();
-    private readonly ConcurrentQueue<(string Instrument, long Value, string Tags)> _measurements = new();
+    private readonly TestMeters _meters = new();
 
-    public TlsMetricsTests()
-    {
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Name == "StartTls.Smtp")
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            var text = string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"));
-            _measurements.Enqueue((instrument.Name, value, text));
-        });
-        _listener.Start();
-    }
+    public void Dispose() => _meters.Dispose();
 
-    public void Dispose() => _listener.Dispose();
-
-    private List<(string Instrument, long Value, string Tags)> Recorded(string instrument)
-        => _measurements.Where(m => m.Instrument == instrument).ToList();
+    private static List<string> Tags(MetricCollector<long> collector)
+        => [.. collector.GetMeasurementSnapshot().Select(m => string.Join(",", m.Tags.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}")))];
 
     [Fact]
     public async Task A_refused_starttls_group_counts_one_violation_and_logs_one_warning()
     {
         using var logs = new LogLines();
-        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), loggerFactory: logs);
+        using var violations = _meters.Collect<long>("smtp.server.protocol_violations");
+        using var failures = _meters.Collect<long>("smtp.server.tls.handshake_failures");
+        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), loggerFactory: logs, meterFactory: _meters.Factory);
         await using (var client = await server.ConnectAsync())
         {
             await client.EhloAsync();
@@ -50,11 +34,9 @@ public sealed class TlsMetricsTests : IDisposable
             (await client.IsClosedAsync()).Should().BeTrue();
         }
 
-        await Task.Delay(100);
-        var violations = Recorded("smtp.server.protocol_violations");
-        violations.Should().ContainSingle("one refused group is one violation: " + string.Join("; ", violations))
-            .Which.Tags.Should().ContainEquivalentOf("STARTTLS");
-        Recorded("smtp.server.tls.handshake_failures").Should().BeEmpty("no handshake was ever attempted");
+        Tags(violations).Should().ContainSingle("one refused group is one violation")
+            .Which.Should().ContainEquivalentOf("STARTTLS").And.Contain("smtp.endpoint=127.0.0.1:0");
+        failures.GetMeasurementSnapshot().Should().BeEmpty("no handshake was ever attempted");
         logs.Lines.Where(l => l.StartsWith("Warning", StringComparison.Ordinal)).Should().ContainSingle()
             .Which.Should().Contain("STARTTLS");
     }
@@ -62,7 +44,10 @@ public sealed class TlsMetricsTests : IDisposable
     [Fact]
     public async Task Handshakes_and_their_failures_are_counted_by_protocol_and_reason()
     {
-        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(o => o.Tls.HandshakeTimeout = TimeSpan.FromSeconds(1)));
+        using var handshakes = _meters.Collect<long>("smtp.server.tls.handshakes");
+        using var failures = _meters.Collect<long>("smtp.server.tls.handshake_failures");
+        using var violations = _meters.Collect<long>("smtp.server.protocol_violations");
+        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(o => o.Tls.HandshakeTimeout = TimeSpan.FromSeconds(1)), meterFactory: _meters.Factory);
 
         var (raw, tls) = await server.ConnectWithStartTlsAsync();
         await using (raw)
@@ -86,10 +71,29 @@ public sealed class TlsMetricsTests : IDisposable
             (await silent.IsClosedAsync(TimeSpan.FromSeconds(5))).Should().BeTrue();
         }
 
-        await Task.Delay(100);
-        Recorded("smtp.server.tls.handshakes").Should().ContainSingle().Which.Tags.Should().MatchRegex("protocol=TLS1\\.[23]");
-        Recorded("smtp.server.tls.handshake_failures").Select(m => m.Tags).Should().BeEquivalentTo(["reason=not_tls", "reason=timeout"]);
-        Recorded("smtp.server.protocol_violations").Should().BeEmpty();
+        Tags(handshakes).Should().ContainSingle().Which.Should().MatchRegex("protocol=TLS1\\.[23]");
+        Tags(failures).Select(t => t.Split(',').Single(p => p.StartsWith("reason=", StringComparison.Ordinal)))
+            .Should().BeEquivalentTo(["reason=not_tls", "reason=timeout"]);
+        violations.GetMeasurementSnapshot().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Two_servers_with_their_own_meter_factories_never_see_each_others_measurements()
+    {
+        using var other = new TestMeters();
+        using var ours = _meters.Collect<long>("smtp.server.connections.accepted");
+        using var theirs = other.Collect<long>("smtp.server.connections.accepted");
+        await using var first = await TestServer.StartAsync(meterFactory: _meters.Factory);
+        await using var second = await TestServer.StartAsync(o => o.ServerName = "other.test", meterFactory: other.Factory);
+        await using (await first.ConnectAsync())
+        await using (await first.ConnectAsync())
+        await using (await second.ConnectAsync())
+        {
+        }
+
+        ours.GetMeasurementSnapshot().Should().HaveCount(2);
+        theirs.GetMeasurementSnapshot().Should().ContainSingle();
+        theirs.Instrument!.Meter.Tags.Should().Contain(new KeyValuePair<string, object?>("smtp.server.name", "other.test"));
     }
 
     /// <summary>Collects "Level message" lines from every logger.</summary>

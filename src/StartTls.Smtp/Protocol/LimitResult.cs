@@ -1,4 +1,4 @@
-namespace StartTls.Smtp.Transport;
+namespace StartTls.Smtp.Protocol;
 
 /// <summary>The answer of <see cref="ConnectionLimiter.TryAcquire"/>.</summary>
 internal enum LimitResult

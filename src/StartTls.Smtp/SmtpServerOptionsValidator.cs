@@ -1,11 +1,14 @@
 using Microsoft.Extensions.Options;
 using StartTls.Smtp.Transport;
 
-namespace StartTls.Smtp.Hosting;
+namespace StartTls.Smtp;
 
 /// <summary>Validates <see cref="SmtpServerOptions"/> when the server starts, naming every problem at once.</summary>
-public sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOptions>
+internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOptions>
 {
+    /// <summary>The validator, shared: it has no state.</summary>
+    public static readonly SmtpServerOptionsValidator Instance = new();
+
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, SmtpServerOptions options)
     {
@@ -55,6 +58,12 @@ public sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOpti
             failures.Add("GreetingDelay must be between zero and 5 minutes.");
         }
 
+        if (options.StressThreshold is < 0 or > 1 || double.IsNaN(options.StressThreshold))
+        {
+            failures.Add("StressThreshold must be between 0 (off) and 1.");
+        }
+
+        CheckTimeout(failures, nameof(options.StressTimeout), options.StressTimeout);
         if (options.ShutdownTimeout < TimeSpan.Zero)
         {
             failures.Add("ShutdownTimeout must not be negative.");

@@ -1,24 +1,32 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace StartTls.Smtp.Transport;
+namespace StartTls.Smtp.Protocol;
 
-/// <summary>Counts open connections overall and per remote address, and refuses those over the limits.</summary>
+/// <summary>
+/// Counts open connections overall and per remote address, refuses those over the limits, and says when the server
+/// is under stress (more connections than the stress share of the limit), whatever transport they came by.
+/// </summary>
 internal sealed class ConnectionLimiter
 {
     private readonly int _maxConnections;
     private readonly int _maxPerAddress;
+    private readonly int _stressAbove;
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
     private int _total;
 
-    public ConnectionLimiter(int maxConnections, int maxPerAddress)
+    /// <param name="maxConnections">Connections served at once.</param>
+    /// <param name="maxPerAddress">Connections from one address at once; 0 for no limit.</param>
+    /// <param name="stressThreshold">The share of <paramref name="maxConnections"/> above which the server is under stress; 0 for never.</param>
+    public ConnectionLimiter(int maxConnections, int maxPerAddress, double stressThreshold = 0)
     {
         _maxConnections = maxConnections;
         _maxPerAddress = maxPerAddress;
+        _stressAbove = stressThreshold > 0 ? (int)Math.Floor(stressThreshold * maxConnections) : int.MaxValue;
     }
 
-    /// <summary>The number of connections counted now.</summary>
-    public int Count => Volatile.Read(ref _total);
+    /// <summary>True while more connections are open than the stress share of the limit.</summary>
+    public bool UnderStress => Volatile.Read(ref _total) > _stressAbove;
 
     /// <summary>Takes a slot for <paramref name="address"/>, or says which limit refused it.</summary>
     public LimitResult TryAcquire(IPAddress? address)

@@ -1,0 +1,34 @@
+namespace StartTls.Smtp.Protocol;
+
+/// <summary>What a connection was waiting for when its deadline passed.</summary>
+internal enum TimeoutPhase : byte
+{
+    /// <summary>The greeting delay, or the first command after the greeting.</summary>
+    Greeting,
+
+    /// <summary>A command line (or a TLS handshake).</summary>
+    Command,
+
+    /// <summary>Message content.</summary>
+    Content,
+}
+
+/// <summary>Names of <see cref="TimeoutPhase"/> values.</summary>
+internal static class TimeoutPhaseNames
+{
+    /// <summary>For the log line "Timeout while waiting for …".</summary>
+    public static string Describe(this TimeoutPhase phase) => phase switch
+    {
+        TimeoutPhase.Greeting => "the first command",
+        TimeoutPhase.Command => "a command",
+        _ => "message content",
+    };
+
+    /// <summary>The <c>phase</c> tag of the timeout metric.</summary>
+    public static string MetricName(this TimeoutPhase phase) => phase switch
+    {
+        TimeoutPhase.Greeting => "greeting",
+        TimeoutPhase.Command => "command",
+        _ => "content",
+    };
+}
