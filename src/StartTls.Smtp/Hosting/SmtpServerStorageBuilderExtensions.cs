@@ -13,7 +13,8 @@ public static class SmtpServerStorageBuilderExtensions
     /// Stores each message durably in a Maildir (<see cref="MaildirMessageStore"/>). The store's options come from
     /// <c>IOptions&lt;MaildirStoreOptions&gt;</c> (bind them from configuration with <c>services.Configure</c>) and
     /// <paramref name="configure"/>. When <see cref="MaildirStoreOptions.ServerName"/> is not set, the server's
-    /// <see cref="SmtpServerOptions.ServerName"/> is written in the <c>Received</c> header.
+    /// <see cref="SmtpServerOptions.ServerName"/> is written in the <c>Received</c> header. The container disposes the
+    /// store, which stops its periodic cleanup of <c>tmp</c>.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures the store in code, for example its <see cref="MaildirStoreOptions.Path"/>; optional.</param>
@@ -41,6 +42,8 @@ public static class SmtpServerStorageBuilderExtensions
                 AddTraceHeaders = configured.AddTraceHeaders,
                 ServerName = configured.ServerName ?? sp.GetService<IOptions<SmtpServerOptions>>()?.Value.ServerName,
                 FsyncDirectory = configured.FsyncDirectory,
+                TmpMaxAge = configured.TmpMaxAge,
+                TmpCleanupInterval = configured.TmpCleanupInterval,
             };
             return new MaildirMessageStore(storeOptions, sp.GetService<ILogger<MaildirMessageStore>>());
         }));

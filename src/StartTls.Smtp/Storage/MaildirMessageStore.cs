@@ -21,11 +21,23 @@ namespace StartTls.Smtp.Storage;
 /// The waits for the disk run on a few dedicated threads (started on demand, at most 64), never on the thread pool,
 /// and concurrent messages share them: the fsyncs of many files run at once (the block layer merges their cache
 /// flushes; a journaling file system commits them together), and one fsync of <c>new/</c> covers every message moved
-/// into it before that fsync started (group commit). A failed fsync fails exactly the messages it covered: each gets
-/// an exception (the server answers 451) and nothing of it is left in <c>tmp/</c> or <c>new/</c>.
+/// into it before that fsync started (group commit). A failed fsync fails exactly the messages it covered: nothing of
+/// them is left in <c>tmp/</c> or <c>new/</c>.
+/// </para>
+/// <para>
+/// A failure of the store's own disk work (creating, writing, syncing or moving the file) is logged here, once, and
+/// answered with a reply instead of an exception: <c>452 4.3.1</c> (RFC 3463: mail system full) when the file system
+/// is full or the quota is used up, logged as a warning without a stack trace; <c>451 4.3.0</c> otherwise, logged as an
+/// error with the exception. The client retries later either way. An aborted or cancelled message, and a failure to
+/// read the content, still propagate as exceptions, and the server logs those.
+/// </para>
+/// <para>
+/// Files in <c>tmp/</c> older than <see cref="MaildirStoreOptions.TmpMaxAge"/> (36 hours) are removed when the store is
+/// created and every <see cref="MaildirStoreOptions.TmpCleanupInterval"/>; a crash leaves such files behind. Dispose the
+/// store to stop that timer (the hosting extensions register it so that the container disposes it).
 /// </para>
 /// </remarks>
-public sealed partial class MaildirMessageStore : IMessageStore
+public sealed partial class MaildirMessageStore : IMessageStore, IDisposable
 {
     private const int BufferSize = 64 * 1024;
     private const int MaxSyncThreads = 64;
@@ -33,6 +45,10 @@ public sealed partial class MaildirMessageStore : IMessageStore
     private const UnixFileMode NewFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly TimeSpan SyncThreadIdleTimeout = TimeSpan.FromSeconds(30);
     private static readonly FileStreamOptions TmpFileOptions = CreateFileOptions();
+    private static readonly TimeSpan MinTmpMaxAge = TimeSpan.FromHours(2);
+    private static readonly TimeSpan MinTmpCleanupInterval = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MaxTmpCleanupInterval = TimeSpan.FromDays(1);
+    private static readonly SmtpReply InsufficientStorage = new(452, "4.3.1", "Insufficient system storage, try again later");
 
     private readonly string _tmpDirectory;
     private readonly string _newDirectory;
@@ -42,12 +58,17 @@ public sealed partial class MaildirMessageStore : IMessageStore
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
     private readonly SyncWorkerPool _syncWorkers;
+    private readonly MaildirTmpCleaner _tmpCleaner;
     private int _directorySyncWarned;
 
     /// <summary>Creates the store, and the Maildir's <c>tmp</c>, <c>new</c> and <c>cur</c> directories if missing.</summary>
     /// <param name="options">Where and how to store; read once, here.</param>
     /// <param name="logger">Where to log stored and failed messages (never their content).</param>
     /// <exception cref="ArgumentException"><see cref="MaildirStoreOptions.Path"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <see cref="MaildirStoreOptions.TmpMaxAge"/> is under 2 hours, or <see cref="MaildirStoreOptions.TmpCleanupInterval"/>
+    /// is not between 1 minute and 1 day.
+    /// </exception>
     /// <exception cref="IOException">A directory could not be created.</exception>
     public MaildirMessageStore(MaildirStoreOptions options, ILogger<MaildirMessageStore>? logger = null)
         : this(options, logger, TimeProvider.System)
@@ -59,6 +80,9 @@ public sealed partial class MaildirMessageStore : IMessageStore
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Path, $"{nameof(options)}.{nameof(options.Path)}");
         ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TmpMaxAge, MinTmpMaxAge, $"{nameof(options)}.{nameof(options.TmpMaxAge)}");
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TmpCleanupInterval, MinTmpCleanupInterval, $"{nameof(options)}.{nameof(options.TmpCleanupInterval)}");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TmpCleanupInterval, MaxTmpCleanupInterval, $"{nameof(options)}.{nameof(options.TmpCleanupInterval)}");
 
         RootPath = Path.GetFullPath(options.Path);
         _tmpDirectory = Path.Combine(RootPath, "tmp");
@@ -79,6 +103,7 @@ public sealed partial class MaildirMessageStore : IMessageStore
         CreateDirectory(_tmpDirectory);
         CreateDirectory(_newDirectory);
         CreateDirectory(Path.Combine(RootPath, "cur"));
+        _tmpCleaner = new MaildirTmpCleaner(_tmpDirectory, options.TmpMaxAge, options.TmpCleanupInterval, timeProvider, _logger);
     }
 
     /// <summary>The full path of the Maildir's root.</summary>
@@ -96,6 +121,9 @@ public sealed partial class MaildirMessageStore : IMessageStore
     /// <summary>The number of dedicated sync threads running now.</summary>
     internal int SyncThreadCount => _syncWorkers.ThreadCount;
 
+    /// <summary>The number of stale files removed from <c>tmp/</c> since the store was created.</summary>
+    internal long TmpFilesRemoved => _tmpCleaner.Removed;
+
     /// <inheritdoc />
     public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
     {
@@ -111,6 +139,8 @@ public sealed partial class MaildirMessageStore : IMessageStore
 
         FileStream? file = null;
         long size = 0;
+        var readingContent = false;
+        Exception? storeFailure = null;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
@@ -138,7 +168,9 @@ public sealed partial class MaildirMessageStore : IMessageStore
             // writes are synchronous: on Unix an asynchronous file write is the same write on a pool thread, plus a hop.
             while (true)
             {
+                readingContent = true;
                 var read = await content.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                readingContent = false;
                 if (read == 0)
                 {
                     break;
@@ -171,24 +203,52 @@ public sealed partial class MaildirMessageStore : IMessageStore
                 TryDelete(tmpPath);
             }
 
-            if (ex is MessageAbortedException or OperationCanceledException)
+            if (!readingContent && ex is (IOException and not MessageAbortedException) or UnauthorizedAccessException)
             {
-                LogAborted(_logger, session.Id, ex.Message);
+                // The store's own disk work failed: answered below, logged once there.
+                storeFailure = ex;
             }
             else
             {
-                LogFailed(_logger, ex, session.Id, RootPath);
-            }
+                // Aborted, cancelled, or the content could not be read: not the store's failure; whoever called it
+                // logs what it has to.
+                if (ex is MessageAbortedException or OperationCanceledException)
+                {
+                    LogAborted(_logger, session.Id, ex.Message);
+                }
 
-            throw;
+                throw;
+            }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
+        if (storeFailure is not null)
+        {
+            return Refuse(session, storeFailure);
+        }
+
         LogStored(_logger, name, session.Id, size);
         return new SmtpReply(250, "2.0.0", $"OK queued as {name}");
+    }
+
+    /// <summary>Stops the periodic removal of stale files from <c>tmp/</c>. Messages being stored are not affected.</summary>
+    public void Dispose() => _tmpCleaner.Dispose();
+
+    /// <summary>Logs a failure of the store's own disk work and chooses the reply: 452 when there is no room, else 451.</summary>
+    private SmtpReply Refuse(SmtpSession session, Exception failure)
+    {
+        if (DiskFull.Is(failure))
+        {
+            // Not a bug but a state of the machine: a warning, without a stack trace, for every message refused.
+            LogDiskFull(_logger, session.Id, RootPath, failure.Message);
+            return InsufficientStorage;
+        }
+
+        LogFailed(_logger, failure, session.Id, RootPath);
+        return SmtpReply.TemporaryFailure;
     }
 
     /// <summary>Creates a new file for writing, with mode 0600 on Unix; fails if it exists.</summary>
@@ -251,7 +311,7 @@ public sealed partial class MaildirMessageStore : IMessageStore
     [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Message from session {SessionId} not stored: {Reason}")]
     private static partial void LogAborted(ILogger logger, string sessionId, string reason);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Failed to store a message from session {SessionId} in {MaildirPath}")]
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Failed to store a message from session {SessionId} in {MaildirPath}; replied 451")]
     private static partial void LogFailed(ILogger logger, Exception exception, string sessionId, string maildirPath);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Could not delete {FilePath} after a failed delivery")]
@@ -259,4 +319,7 @@ public sealed partial class MaildirMessageStore : IMessageStore
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Directory fsync is not available on this platform; renames into {DirectoryPath} may be lost on power failure")]
     private static partial void LogDirectorySyncUnsupported(ILogger logger, string directoryPath);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "No room in {MaildirPath} for a message from session {SessionId} ({Reason}); replied 452")]
+    private static partial void LogDiskFull(ILogger logger, string sessionId, string maildirPath, string reason);
 }

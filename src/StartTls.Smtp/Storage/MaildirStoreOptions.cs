@@ -28,4 +28,15 @@ public sealed class MaildirStoreOptions
     /// message moved in before it began). Done on Linux and macOS; ignored elsewhere. Default <see langword="true"/>.
     /// </summary>
     public bool FsyncDirectory { get; set; } = true;
+
+    /// <summary>
+    /// Files in <c>tmp</c> last written longer ago than this are removed, when the store is created and then every
+    /// <see cref="TmpCleanupInterval"/>: a crash between the creation of a file and its move into <c>new</c> leaves it
+    /// there. At least 2 hours, so a message still arriving is never removed (it may take at most the server's
+    /// <c>DataTimeout</c>, at most one hour). Default 36 hours, the Maildir convention.
+    /// </summary>
+    public TimeSpan TmpMaxAge { get; set; } = TimeSpan.FromHours(36);
+
+    /// <summary>How often <c>tmp</c> is searched for files older than <see cref="TmpMaxAge"/>. From 1 minute to 1 day. Default 1 hour.</summary>
+    public TimeSpan TmpCleanupInterval { get; set; } = TimeSpan.FromHours(1);
 }

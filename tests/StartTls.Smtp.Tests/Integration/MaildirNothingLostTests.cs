@@ -1,7 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using StartTls.Smtp.Storage;
 using StartTls.Smtp.Tests.Infrastructure;
+using StartTls.Smtp.Tests.Storage;
 using Xunit.Abstractions;
 
 namespace StartTls.Smtp.Tests.Integration;
@@ -40,6 +44,50 @@ public sealed class MaildirNothingLostTests(ITestOutputHelper output)
         (await File.ReadAllBytesAsync(maildir.New[0])).Should().Equal(small);
         maildir.Tmp.Should().BeEmpty();
         (await client.CommandAsync("QUIT")).Should().StartWith("221");
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(28, "452 4.3.1", LogLevel.Warning, false)] // ENOSPC: no stack trace
+    [InlineData(5, "451 4.3.0", LogLevel.Error, true)] // EIO
+    public async Task A_disk_failure_is_answered_and_logged_once_by_the_store_and_the_session_goes_on(int errno, string expectedReply, LogLevel expectedLevel, bool withException)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // the errno values are Linux's
+        }
+
+        using var maildir = new TempMaildir();
+        var logs = new FakeLogCollector();
+        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(logs)));
+        var flushes = 0;
+        var disk = new ScriptedDiskSync
+        {
+            FailFileSync = _ => Interlocked.Increment(ref flushes) == 1, // the first message only
+            FileSyncFailure = () => new IOException("scripted disk failure", errno),
+        };
+        var store = new MaildirMessageStore(new MaildirStoreOptions { Path = maildir.Path, AddTraceHeaders = false }, loggerFactory.CreateLogger<MaildirMessageStore>(), TimeProvider.System, disk);
+        await using var server = await TestServer.StartAsync(store: store, loggerFactory: loggerFactory);
+        await using var client = await server.ConnectAsync();
+        (await client.EhloAsync()).Should().StartWith("250");
+
+        var reply = await SmtpWire.SendMessageAsync(client, "a@c.test", "b@s.test", Ascii("Subject: first\r\n\r\n" + string.Concat(Enumerable.Repeat("a line of the message that fails\r\n", 3000))));
+
+        reply.Should().StartWith(expectedReply);
+        maildir.New.Should().BeEmpty();
+        maildir.Tmp.Should().BeEmpty();
+        var second = Ascii("Subject: second\r\n\r\nfits\r\n");
+        (await SmtpWire.SendMessageAsync(client, "a@c.test", "b@s.test", second)).Should().StartWith("250 2.0.0");
+        (await File.ReadAllBytesAsync(maildir.New.Should().ContainSingle().Subject)).Should().Equal(second);
+        (await client.CommandAsync("QUIT")).Should().StartWith("221");
+
+        var records = logs.GetSnapshot();
+        var failure = records.Where(r => r.Level >= LogLevel.Warning).Should().ContainSingle("the failure is logged once, by the store").Subject;
+        failure.Level.Should().Be(expectedLevel);
+        failure.Category.Should().Be(typeof(MaildirMessageStore).FullName);
+        (failure.Exception is not null).Should().Be(withException);
+        records.Where(r => r.Exception is not null).Should().HaveCount(withException ? 1 : 0, "one stack trace at most");
+        var refused = "Message refused with " + expectedReply[..3];
+        records.Should().Contain(r => r.Message.Contains(refused, StringComparison.Ordinal), "the connection notes the refusal, without the exception");
     }
 
     [Fact(Timeout = 30_000)]

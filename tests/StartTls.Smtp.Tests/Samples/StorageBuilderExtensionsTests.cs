@@ -33,6 +33,51 @@ public sealed class StorageBuilderExtensionsTests
     }
 
     [Fact]
+    public void UseMaildirStore_passes_the_tmp_cleanup_options_on()
+    {
+        var root = Directory.CreateTempSubdirectory("starttls-builder-");
+        try
+        {
+            var tmp = Directory.CreateDirectory(Path.Combine(root.FullName, "mail", "tmp")).FullName;
+            var stale = Path.Combine(tmp, "1.M1P1Q1.crashed");
+            File.WriteAllText(stale, "partial");
+            File.SetLastWriteTimeUtc(stale, DateTime.UtcNow - TimeSpan.FromHours(4));
+            var recent = Path.Combine(tmp, "2.M2P2Q2.recent");
+            File.WriteAllText(recent, "partial");
+            File.SetLastWriteTimeUtc(recent, DateTime.UtcNow - TimeSpan.FromHours(2));
+
+            var services = new ServiceCollection();
+            services.AddSmtpServer().UseMaildirStore(o =>
+            {
+                o.Path = Path.Combine(root.FullName, "mail");
+                o.TmpMaxAge = TimeSpan.FromHours(3);
+                o.TmpCleanupInterval = TimeSpan.FromMinutes(5);
+            });
+            using (var provider = services.BuildServiceProvider())
+            {
+                provider.GetRequiredService<IMessageStore>().Should().BeOfType<MaildirMessageStore>().Which.TmpFilesRemoved.Should().Be(1);
+            }
+
+            File.Exists(stale).Should().BeFalse("it is older than the configured 3 hours");
+            File.Exists(recent).Should().BeTrue();
+
+            var invalid = new ServiceCollection();
+            invalid.AddSmtpServer().UseMaildirStore(o =>
+            {
+                o.Path = Path.Combine(root.FullName, "mail");
+                o.TmpCleanupInterval = TimeSpan.FromDays(2);
+            });
+            using var invalidProvider = invalid.BuildServiceProvider();
+            invalidProvider.Invoking(p => p.GetRequiredService<IMessageStore>()).Should().Throw<ArgumentOutOfRangeException>()
+                .Which.ParamName.Should().Be("options.TmpCleanupInterval");
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task UseMaildirStore_stores_through_the_hosted_server_with_the_server_name_in_Received()
     {
         var root = Directory.CreateTempSubdirectory("starttls-builder-");

@@ -39,6 +39,9 @@ internal sealed class ScriptedDiskSync : DiskSync
     /// <summary>Decides, by the file's length, whether its flush fails.</summary>
     public Func<long, bool>? FailFileSync { get; init; }
 
+    /// <summary>Makes the exception a failing file flush throws; by default an <see cref="IOException"/>.</summary>
+    public Func<Exception> FileSyncFailure { get; init; } = static () => new IOException("fsync failed (scripted)");
+
     public override void FlushFile(FileStream file)
     {
         Interlocked.Increment(ref _fileSyncs);
@@ -50,7 +53,7 @@ internal sealed class ScriptedDiskSync : DiskSync
 
         if (FailFileSync is { } fail && fail(file.Length))
         {
-            throw new IOException("fsync failed (scripted)");
+            throw FileSyncFailure();
         }
 
         base.FlushFile(file);
