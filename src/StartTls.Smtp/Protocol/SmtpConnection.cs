@@ -829,7 +829,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     {
         if (!IsExpired)
         {
-            // Moved while the heartbeat was on its way: the new deadline is watched instead.
+            // Moved while the heartbeat was on its way, or a stress deadline that no longer counts because the load
+            // has dropped: watch the deadlines again (a stress deadline fires at once if stress returns).
+            ArmAlarm(Volatile.Read(ref _deadline), Volatile.Read(ref _stressDeadline));
             return;
         }
 
