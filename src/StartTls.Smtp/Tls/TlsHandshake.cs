@@ -56,6 +56,11 @@ internal static class TlsHandshake
             X509Certificate2? clientCertificate = remote as X509Certificate2
                 ?? (remote is { } other ? X509CertificateLoader.LoadCertificate(other.GetRawCertData()) : null);
             var info = new SmtpTlsInfo(ssl.SslProtocol, ssl.NegotiatedCipherSuite, state.ServerName, clientCertificate, state.ClientCertificateErrors, isImplicit);
+            if (settings.ReleaseIdleBuffers)
+            {
+                OpenSslBufferRelease.Apply(ssl);
+            }
+
             var gate = new Transport.ZeroByteReadGate(ssl);
             var pipe = new TlsPipe(ssl, gate, PipeReader.Create(gate, Transport.StreamPipeSettings.Reader), PipeWriter.Create(ssl, Transport.StreamPipeSettings.Writer));
             ssl = null;

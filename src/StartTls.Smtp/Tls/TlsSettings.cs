@@ -11,6 +11,7 @@ internal sealed class TlsSettings
         EnabledProtocols = options.EnabledProtocols;
         HandshakeTimeout = options.HandshakeTimeout;
         ClientCertificateMode = options.ClientCertificateMode;
+        ReleaseIdleBuffers = options.ReleaseIdleBuffers;
     }
 
     public IServerCertificateSelector Selector { get; }
@@ -20,6 +21,9 @@ internal sealed class TlsSettings
     public TimeSpan HandshakeTimeout { get; }
 
     public ClientCertificateMode ClientCertificateMode { get; }
+
+    /// <summary><see cref="SmtpTlsOptions.ReleaseIdleBuffers"/>.</summary>
+    public bool ReleaseIdleBuffers { get; }
 
     /// <summary>Builds the settings, loading certificate files now so that a bad file fails the start, not a handshake.</summary>
     /// <param name="options">The TLS options.</param>
