@@ -79,7 +79,7 @@ public sealed class SmtpServer : IAsyncDisposable
         var metrics = new SmtpMetrics(meterFactory, serverName) { StressProbe = () => limiter.UnderStress ? 1 : 0 };
         var heartbeat = new DeadlineHeartbeat(clock, ex => Log.HeartbeatCallbackFailed(logger, ex), () => limiter.UnderStress);
         _services = new ServerServices(new ProtocolSettings(options, serverName), messageStore,
-            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger, Tls.TlsSettings.Create(options.Tls),
+            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger, Tls.TlsSettings.Create(options.Tls, clock.Time),
             clock, heartbeat, metrics, limiter);
     }
 

@@ -629,7 +629,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         try
         {
             result = _shutdownRequested
-                ? TlsHandshakeResult.Fail("closed: server shutting down")
+                ? TlsHandshakeResult.Fail(TlsFailureKind.Closed, "closed: server shutting down")
                 : await TlsHandshake.RunAsync(_transport, _tlsSettings, _session, isImplicit, _aborted).ConfigureAwait(false);
         }
         finally
@@ -639,9 +639,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         if (result.Pipe is null)
         {
-            var failure = _shutdownRequested ? "closed: server shutting down" : result.Failure!;
+            var (kind, failure) = _shutdownRequested ? (TlsFailureKind.Closed, "closed: server shutting down") : (result.FailureKind, result.Failure!);
             Log.TlsHandshakeFailed(_services.Logger, _session.Id, failure);
-            _services.Metrics.TlsHandshakeFailures.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("reason", TlsFailureKind(failure)));
+            _services.Metrics.TlsHandshakeFailures.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("reason", TlsFailureTag(kind)));
             return false;
         }
 
@@ -661,11 +661,11 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         return true;
     }
 
-    private static string TlsFailureKind(string failure) => failure switch
+    private static string TlsFailureTag(TlsFailureKind kind) => kind switch
     {
-        _ when failure.StartsWith("not a TLS", StringComparison.Ordinal) => "not_tls",
-        _ when failure.StartsWith("handshake timeout", StringComparison.Ordinal) => "timeout",
-        _ when failure.StartsWith("closed", StringComparison.Ordinal) => "closed",
+        TlsFailureKind.NotTls => "not_tls",
+        TlsFailureKind.Timeout => "timeout",
+        TlsFailureKind.Closed => "closed",
         _ => "failed",
     };
 

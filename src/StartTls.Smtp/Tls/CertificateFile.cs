@@ -15,6 +15,7 @@ public sealed class CertificateFile : ICertificateSource
     private readonly string _certificatePath;
     private readonly string? _keyPath;
     private readonly string? _password;
+    private readonly TimeProvider _timeProvider;
     private readonly Lock _lock = new();
     private Loaded _current;
     private long _nextCheck;
@@ -23,14 +24,16 @@ public sealed class CertificateFile : ICertificateSource
     /// <param name="certificatePath">A PEM file with the certificate and its intermediates (leaf first), or a PKCS#12 file.</param>
     /// <param name="keyPath">The PEM private key, when it is not in <paramref name="certificatePath"/>; unused for PKCS#12.</param>
     /// <param name="password">The PKCS#12 password, or the PEM key's password if it is encrypted.</param>
-    public CertificateFile(string certificatePath, string? keyPath = null, string? password = null)
+    /// <param name="timeProvider">The clock that spaces the checks for changes (at most one a second); <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public CertificateFile(string certificatePath, string? keyPath = null, string? password = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(certificatePath);
         _certificatePath = Path.GetFullPath(certificatePath);
         _keyPath = string.IsNullOrEmpty(keyPath) ? null : Path.GetFullPath(keyPath);
         _password = password;
+        _timeProvider = timeProvider ?? TimeProvider.System;
         _current = Load();
-        _nextCheck = Environment.TickCount64 + (long)CheckInterval.TotalMilliseconds;
+        _nextCheck = _timeProvider.GetTimestamp() + IntervalTicks;
     }
 
     /// <summary>The certificate in use now.</summary>
@@ -86,15 +89,18 @@ public sealed class CertificateFile : ICertificateSource
     private void CheckForChanges()
     {
         // A stat per second at most, on the handshake path only: cheap, and works where file watchers do not.
-        var now = Environment.TickCount64;
+        var now = _timeProvider.GetTimestamp();
         if (now < Volatile.Read(ref _nextCheck))
         {
             return;
         }
 
-        Volatile.Write(ref _nextCheck, now + (long)CheckInterval.TotalMilliseconds);
+        Volatile.Write(ref _nextCheck, now + IntervalTicks);
         ReloadIfChanged();
     }
+
+    /// <summary>The check interval in the units of <see cref="TimeProvider.GetTimestamp"/>.</summary>
+    private long IntervalTicks => (long)(CheckInterval.TotalSeconds * _timeProvider.TimestampFrequency);
 
     private (DateTime, long, DateTime) ReadStamp()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Security;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -5,30 +6,31 @@ using System.Runtime.InteropServices;
 namespace StartTls.Smtp.Tls;
 
 /// <summary>
-/// Makes OpenSSL free a TLS session's record buffers while they are empty (Linux only, best effort).
+/// Makes OpenSSL free a TLS session's record buffers while they are empty (Linux only, best effort), when
+/// <see cref="SmtpTlsOptions.ReleaseIdleBuffers"/> asks for it.
 /// </summary>
 internal static class OpenSslBufferRelease
 {
-    /// <summary>The switch that turns the release of OpenSSL's buffers off (<c>AppContext.SetSwitch(name, true)</c>).</summary>
-    public const string KeepOpenSslBuffersSwitch = "StartTls.Smtp.Tls.KeepOpenSslBuffers";
-
     /// <summary>
     /// Sets <c>SSL_MODE_RELEASE_BUFFERS</c> on the session's OpenSSL handle, so that OpenSSL frees its record buffers
     /// whenever they are empty, as nginx and CPython do. Without it every TLS session keeps a ~17 KB read and a ~17 KB
-    /// write buffer for its whole life, idle or not (measured: 14 KiB less RSS per idle session with it). SslStream
-    /// has no option for it (a dotnet/runtime matter), so the mode is set on the handle SslStream holds, right after
-    /// the handshake, before any read or write. Anything unexpected (not Linux, another runtime layout, no libssl
-    /// mapped, the switch <see cref="KeepOpenSslBuffersSwitch"/> set) leaves the session as it is.
+    /// write buffer for its whole life, idle or not (measured: 14 KiB less RSS per idle session with it); with it, a
+    /// busy session allocates and frees a buffer around its reads and writes instead. SslStream has no option for it (a
+    /// dotnet/runtime matter), so the mode is set on the handle SslStream holds, right after the handshake, before any
+    /// read or write. Anything unexpected (not Linux, another runtime layout, no libssl mapped) leaves the session as
+    /// it is.
     /// </summary>
-    /// <returns><paramref name="stream"/>.</returns>
-    public static SslStream Apply(SslStream stream)
+    /// <param name="stream">A server SslStream whose handshake just completed.</param>
+    /// <returns>True when the mode was set.</returns>
+    public static bool Apply(SslStream stream)
     {
-        if (Native.Released(stream))
+        if (!Native.Released(stream))
         {
-            Interlocked.Increment(ref s_released);
+            return false;
         }
 
-        return stream;
+        Interlocked.Increment(ref s_released);
+        return true;
     }
 
     /// <summary>How many sessions got their buffers released; for tests.</summary>
@@ -42,15 +44,19 @@ internal static class OpenSslBufferRelease
         private const int SslCtrlMode = 33; // SSL_CTRL_MODE: SSL_set_mode is a macro over SSL_ctrl.
         private const nint SslModeReleaseBuffers = 0x10;
 
-        private static readonly FieldInfo? SecurityContext = typeof(SslStream).GetField("_securityContext", BindingFlags.Instance | BindingFlags.NonPublic);
+        private const string SecurityContextField = "_securityContext";
+
+        // The trimmer and the AOT compiler see this GetField (a constant name on a known type) and keep the field; the
+        // DynamicDependency on Released says so explicitly. A runtime without the field makes this null: no effect.
+        private static readonly FieldInfo? SecurityContext = typeof(SslStream).GetField(SecurityContextField, BindingFlags.Instance | BindingFlags.NonPublic);
 
         // long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg); long is pointer-sized on Linux.
         private static readonly delegate* unmanaged<nint, int, nint, nint, nint> SslCtrl = Resolve();
 
+        [DynamicDependency(SecurityContextField, typeof(SslStream))]
         public static bool Released(SslStream stream)
         {
             if (SslCtrl is null
-                || (AppContext.TryGetSwitch(KeepOpenSslBuffersSwitch, out var keep) && keep)
                 || SecurityContext?.GetValue(stream) is not SafeHandle handle
                 || handle.IsInvalid
                 || handle.GetType().FullName != "Microsoft.Win32.SafeHandles.SafeSslHandle")

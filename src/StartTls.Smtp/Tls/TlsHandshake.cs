@@ -21,13 +21,14 @@ internal static class TlsHandshake
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         timeout.CancelAfter(settings.HandshakeTimeout);
         SslStream? ssl = null;
+        var state = new CallbackState(settings, session);
         try
         {
             var first = await transport.Input.ReadAsync(timeout.Token).ConfigureAwait(false);
             if (first.Buffer.IsEmpty)
             {
                 transport.Input.AdvanceTo(first.Buffer.End);
-                return TlsHandshakeResult.Fail("closed before the handshake");
+                return TlsHandshakeResult.Fail(TlsFailureKind.Closed, "closed before the handshake");
             }
 
             var firstByte = first.Buffer.FirstSpan[0];
@@ -36,12 +37,11 @@ internal static class TlsHandshake
             transport.Input.AdvanceTo(first.Buffer.Start);
             if (firstByte != HandshakeRecord)
             {
-                return TlsHandshakeResult.Fail("not a TLS handshake record");
+                return TlsHandshakeResult.Fail(TlsFailureKind.NotTls, "not a TLS handshake record");
             }
 
             var inner = new DuplexPipeStream(transport.Input, transport.Output);
             ssl = new SslStream(inner, leaveInnerStreamOpen: false);
-            var state = new CallbackState(settings, session);
             await ssl.AuthenticateAsServerAsync(SelectOptionsAsync, state, timeout.Token).ConfigureAwait(false);
             if (transport is Transport.IReadGateOwner socketTransport)
             {
@@ -56,6 +56,11 @@ internal static class TlsHandshake
             X509Certificate2? clientCertificate = remote as X509Certificate2
                 ?? (remote is { } other ? X509CertificateLoader.LoadCertificate(other.GetRawCertData()) : null);
             var info = new SmtpTlsInfo(ssl.SslProtocol, ssl.NegotiatedCipherSuite, state.ServerName, clientCertificate, state.ClientCertificateErrors, isImplicit);
+            if (settings.ReleaseIdleBuffers)
+            {
+                OpenSslBufferRelease.Apply(ssl);
+            }
+
             var gate = new Transport.ZeroByteReadGate(ssl);
             var pipe = new TlsPipe(ssl, gate, PipeReader.Create(gate, Transport.StreamPipeSettings.Reader), PipeWriter.Create(ssl, Transport.StreamPipeSettings.Writer));
             ssl = null;
@@ -63,15 +68,11 @@ internal static class TlsHandshake
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
-            return TlsHandshakeResult.Fail("handshake timeout");
+            return TlsHandshakeResult.Fail(TlsFailureKind.Timeout, "handshake timeout");
         }
-        catch (AuthenticationException ex)
+        catch (Exception ex) when (IsHandshakeFailure(ex, state, aborted))
         {
-            return TlsHandshakeResult.Fail("handshake failed: " + ex.Message);
-        }
-        catch (IOException ex)
-        {
-            return TlsHandshakeResult.Fail("handshake I/O error: " + ex.Message);
+            return TlsHandshakeResult.Fail(TlsFailureKind.Failed, Describe(ex));
         }
         finally
         {
@@ -82,12 +83,58 @@ internal static class TlsHandshake
         }
     }
 
+    /// <summary>
+    /// Whatever the handshake throws is the client's doing and ends only this connection: SslStream answers hostile
+    /// bytes with AuthenticationException and IOException, but also NotSupportedException (a handshake record that is
+    /// not a ClientHello), InvalidOperationException, Win32Exception and others. Two exceptions stay exceptional: the
+    /// connection's abort, and a failure of the application's certificate selector, which is a bug to report.
+    /// </summary>
+    private static bool IsHandshakeFailure(Exception exception, CallbackState state, CancellationToken aborted)
+    {
+        if ((exception is OperationCanceledException && aborted.IsCancellationRequested) || exception is OutOfMemoryException)
+        {
+            return false;
+        }
+
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (ReferenceEquals(e, state.SelectorException))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string Describe(Exception exception) => exception switch
+    {
+        AuthenticationException => "handshake failed: " + exception.Message,
+        IOException => "handshake I/O error: " + exception.Message,
+        _ => "handshake failed (" + exception.GetType().Name + "): " + exception.Message,
+    };
+
     private static async ValueTask<SslServerAuthenticationOptions> SelectOptionsAsync(SslStream stream, SslClientHelloInfo hello, object? state, CancellationToken cancellationToken)
     {
         var s = (CallbackState)state!;
         s.ServerName = string.IsNullOrEmpty(hello.ServerName) ? null : hello.ServerName;
-        var context = await s.Settings.Selector.SelectCertificateAsync(s.ServerName, s.Session, cancellationToken).ConfigureAwait(false)
-            ?? throw new AuthenticationException("No certificate for the requested server name.");
+        SslStreamCertificateContext? context;
+        try
+        {
+            context = await s.Settings.Selector.SelectCertificateAsync(s.ServerName, s.Session, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The application's code: its failure is reported as a bug, not as a client's failed handshake.
+            s.SelectorException = ex;
+            throw;
+        }
+
+        if (context is null)
+        {
+            throw new AuthenticationException("No certificate for the requested server name.");
+        }
+
         var mode = s.Settings.ClientCertificateMode;
         return new SslServerAuthenticationOptions
         {
@@ -109,6 +156,8 @@ internal static class TlsHandshake
         public SmtpSession Session { get; } = session;
 
         public string? ServerName { get; set; }
+
+        public Exception? SelectorException { get; set; }
 
         public SslPolicyErrors ClientCertificateErrors { get; private set; }
 

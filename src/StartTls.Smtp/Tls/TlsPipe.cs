@@ -4,13 +4,9 @@ using System.Net.Security;
 namespace StartTls.Smtp.Tls;
 
 /// <summary>The pipes of an encrypted session, and the <see cref="SslStream"/> under them.</summary>
-/// <remarks>
-/// On Linux the session's OpenSSL record buffers are released while they are empty (see
-/// <see cref="OpenSslBufferRelease"/>), so an idle TLS session keeps none.
-/// </remarks>
 internal sealed class TlsPipe(SslStream stream, Transport.ZeroByteReadGate gate, PipeReader input, PipeWriter output) : IDuplexPipe, Transport.IReadGateOwner, IAsyncDisposable
 {
-    public SslStream Stream { get; } = OpenSslBufferRelease.Apply(stream);
+    public SslStream Stream { get; } = stream;
 
     public Transport.ZeroByteReadGate ReadGate { get; } = gate;
 

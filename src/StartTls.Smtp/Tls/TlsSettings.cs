@@ -11,6 +11,7 @@ internal sealed class TlsSettings
         EnabledProtocols = options.EnabledProtocols;
         HandshakeTimeout = options.HandshakeTimeout;
         ClientCertificateMode = options.ClientCertificateMode;
+        ReleaseIdleBuffers = options.ReleaseIdleBuffers;
     }
 
     public IServerCertificateSelector Selector { get; }
@@ -21,8 +22,13 @@ internal sealed class TlsSettings
 
     public ClientCertificateMode ClientCertificateMode { get; }
 
+    /// <summary><see cref="SmtpTlsOptions.ReleaseIdleBuffers"/>.</summary>
+    public bool ReleaseIdleBuffers { get; }
+
     /// <summary>Builds the settings, loading certificate files now so that a bad file fails the start, not a handshake.</summary>
-    public static TlsSettings? Create(SmtpTlsOptions options)
+    /// <param name="options">The TLS options.</param>
+    /// <param name="timeProvider">The clock of the certificate files' checks for changes; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public static TlsSettings? Create(SmtpTlsOptions options, TimeProvider? timeProvider = null)
     {
         if (!options.IsConfigured)
         {
@@ -34,10 +40,10 @@ internal sealed class TlsSettings
         {
             var sni = new SniCertificateSelector(string.IsNullOrEmpty(options.CertificatePath)
                 ? null
-                : new CertificateFile(options.CertificatePath, options.KeyPath, options.CertificatePassword));
+                : new CertificateFile(options.CertificatePath, options.KeyPath, options.CertificatePassword, timeProvider));
             foreach (var entry in options.SniCertificates)
             {
-                sni.Add(entry.ServerName, new CertificateFile(entry.CertificatePath, entry.KeyPath, entry.CertificatePassword));
+                sni.Add(entry.ServerName, new CertificateFile(entry.CertificatePath, entry.KeyPath, entry.CertificatePassword, timeProvider));
             }
 
             selector = sni;

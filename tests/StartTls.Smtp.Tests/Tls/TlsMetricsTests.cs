@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Logging;
 using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Tls;
@@ -94,31 +92,5 @@ public sealed class TlsMetricsTests : IDisposable
         ours.GetMeasurementSnapshot().Should().HaveCount(2);
         theirs.GetMeasurementSnapshot().Should().ContainSingle();
         theirs.Instrument!.Meter.Tags.Should().Contain(new KeyValuePair<string, object?>("smtp.server.name", "other.test"));
-    }
-
-    /// <summary>Collects "Level message" lines from every logger.</summary>
-    private sealed class LogLines : ILoggerFactory, ILogger
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyCollection<string> Lines => _lines;
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => _lines.Enqueue(logLevel + " " + formatter(state, exception));
-
-        public void Dispose()
-        {
-        }
     }
 }
