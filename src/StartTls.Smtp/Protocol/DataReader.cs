@@ -9,9 +9,19 @@ namespace StartTls.Smtp.Protocol;
 /// split at any byte.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The output is the message as delivered: CRLF line endings, the final CRLF kept, the terminator's dot dropped.
 /// Once a limit is exceeded the reader stops writing but keeps parsing, so it still finds the terminator and the
 /// client gets its reply after the final dot (RFC 1870 §6.3).
+/// </para>
+/// <para>
+/// When normalising, a bare LF starts a line for dot-unstuffing too, because the clients that send bare LF treat it
+/// as a line ending and stuff the line after it (Python's <c>smtplib</c> given bytes sends <c>.x</c> there as
+/// <c>..x</c>); Postfix's <c>smtpd_forbid_bare_newline = normalize</c> reads it the same way. Such a line can still
+/// never end the message: a lone dot after a bare LF is kept as the text line <c>.</c>. A bare CR does not start a
+/// line for unstuffing: those clients do not stuff after it (and Postfix does not read it as a line ending), so the
+/// line after it is stored as it came.
+/// </para>
 /// </remarks>
 internal struct DataReader
 {
@@ -33,10 +43,18 @@ internal struct DataReader
 
     private enum State : byte
     {
+        /// <summary>At the start of a line that follows a CRLF (or of the content).</summary>
         LineStart,
+
+        /// <summary>At the start of a line that follows a normalised bare LF: unstuffed, but never the end.</summary>
+        LooseLineStart,
+
+        /// <summary>At the start of a line that follows a normalised bare CR: stored as it is.</summary>
         SoftLineStart,
         Dot,
         DotCr,
+        LooseDot,
+        LooseDotCr,
         InLine,
         Cr,
     }
@@ -96,8 +114,23 @@ internal struct DataReader
 
                     break;
 
+                case State.LooseLineStart:
+                    _lineLength = 0;
+                    if (span[i] == (byte)'.')
+                    {
+                        _state = State.LooseDot;
+                        i++;
+                    }
+                    else
+                    {
+                        _state = State.InLine;
+                    }
+
+                    break;
+
                 case State.SoftLineStart:
-                    // After a normalised bare line ending there is no dot handling: such a line can never end DATA.
+                    // After a normalised bare CR there is no dot handling: the clients that send one do not stuff
+                    // after it, and such a line can never end DATA.
                     _lineLength = 0;
                     _state = State.InLine;
                     break;
@@ -148,6 +181,46 @@ internal struct DataReader
                     _state = State.SoftLineStart;
                     break;
 
+                case State.LooseDot:
+                    // Only reached when normalising: a line that starts after a bare LF begins with a dot.
+                    if (span[i] == (byte)'\r')
+                    {
+                        _state = State.LooseDotCr;
+                        i++;
+                    }
+                    else if (span[i] == (byte)'\n')
+                    {
+                        // "<LF>.<LF>": a lone dot between bare line endings is text, as after a CRLF.
+                        Emit(output, "."u8);
+                        _lineLength = 1;
+                        _state = State.InLine;
+                    }
+                    else
+                    {
+                        // The client stuffed this line as it stuffs lines after a CRLF: drop the dot.
+                        _state = State.InLine;
+                    }
+
+                    break;
+
+                case State.LooseDotCr:
+                    // "<LF>.<CR><LF>" is never the end, only <CRLF>.<CRLF> is (SMTP smuggling, CVE-2023-51764).
+                    // A client that stuffs would have sent a content line "." as "..", so this is a botched or
+                    // smuggled terminator: keep its dot as the text line ".", so nothing the client sent is lost
+                    // and the attempt stays visible in the stored message. Postfix drops this line instead.
+                    Emit(output, ".\r\n"u8);
+                    if (span[i] == (byte)'\n')
+                    {
+                        _state = State.LineStart;
+                        i++;
+                    }
+                    else
+                    {
+                        _state = State.SoftLineStart;
+                    }
+
+                    break;
+
                 case State.InLine:
                 {
                     // One run covers this line's text and every following whole line that needs no attention (ends in
@@ -179,7 +252,7 @@ internal struct DataReader
                         }
 
                         Emit(output, "\r\n"u8);
-                        _state = State.SoftLineStart;
+                        _state = State.LooseLineStart;
                         i++;
                     }
                     else

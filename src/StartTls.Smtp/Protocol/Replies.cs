@@ -64,6 +64,6 @@ internal static class Replies
     public static readonly SmtpReply RecipientNeedsSmtpUtf8 = new(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
     public static readonly SmtpReply MessageTooLarge = new(552, "5.3.4", "Message size exceeds fixed maximum message size");
     public static readonly SmtpReply DataLineTooLong = new(500, "5.5.2", "Message content line too long");
-    public static readonly SmtpReply BareLineEndingInData = new(550, "5.6.0", "Bare CR or LF in message content, lines must end with CRLF");
+    public static readonly SmtpReply BareLineEndingInData = new(550, "5.6.0", "Bare CR or LF in message content: send every line ending as CRLF (for example curl --crlf)");
     public static readonly SmtpReply NulInData = new(554, "5.6.0", "NUL character in message content");
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Integration;
@@ -108,6 +109,108 @@ public sealed class PythonSmtplibClientTests
         stored.Envelope.IsSmtpUtf8.Should().BeTrue();
         stored.Envelope.BodyType.Should().Be(SmtpBodyType.EightBitMime);
         stored.Envelope.From!.Address.Should().Be("jöran@exämple.test");
+    }
+
+    /// <summary>
+    /// The message as a Python literal passed to <c>sendmail()</c>, and what is stored in each mode (null: refused).
+    /// smtplib converts a str's bare CR and LF to CRLF, then doubles a dot at the start of the message and after every
+    /// LF (bare or not, never after a bare CR); it sends bytes as they are apart from that doubling.
+    /// </summary>
+    public static TheoryData<string, string, string?, string?> LineEndingMessages => new()
+    {
+        // literal, what it is, stored in Reject mode, stored in Normalize mode
+        {
+            """b"Subject: dots\r\n\r\n.x\r\n..y\r\n.\r\nend\r\n" """,
+            "bytes, CRLF, leading dots",
+            "Subject: dots\r\n\r\n.x\r\n..y\r\n.\r\nend\r\n",
+            "Subject: dots\r\n\r\n.x\r\n..y\r\n.\r\nend\r\n"
+        },
+        {
+            """b"Subject: dots\n\n.x\n..y\n.\nend\r\n" """,
+            "bytes, bare LF, leading dots (the issue: .x was stored as ..x)",
+            null,
+            "Subject: dots\r\n\r\n.x\r\n..y\r\n.\r\nend\r\n"
+        },
+        {
+            """b".first\nSubject: all LF\n\n.\n..\n" """,
+            "bytes, only bare LF, leading dots, no final CRLF (smtplib adds one: an empty last line)",
+            null,
+            ".first\r\nSubject: all LF\r\n\r\n.\r\n..\r\n\r\n"
+        },
+        {
+            """b"Subject: plain\n\nhello\nworld\r\n" """,
+            "bytes, bare LF, no leading dots",
+            null,
+            "Subject: plain\r\n\r\nhello\r\nworld\r\n"
+        },
+        {
+            """b"Subject: cr\r\n\r\na\r.x\r\nb\r\n" """,
+            "bytes, bare CR then a dot (smtplib does not double it)",
+            null,
+            "Subject: cr\r\n\r\na\r\n.x\r\nb\r\n"
+        },
+        {
+            """ "Subject: dots\n\n.x\n..y\n.\nend\n" """,
+            "str, bare LF, leading dots",
+            "Subject: dots\r\n\r\n.x\r\n..y\r\n.\r\nend\r\n",
+            "Subject: dots\r\n\r\n.x\r\n..y\r\n.\r\nend\r\n"
+        },
+        {
+            """ "Subject: dots\r\n\r\n.x\r\n..y\r\nend\r\n" """,
+            "str, CRLF, leading dots",
+            "Subject: dots\r\n\r\n.x\r\n..y\r\nend\r\n",
+            "Subject: dots\r\n\r\n.x\r\n..y\r\nend\r\n"
+        },
+        {
+            """ "Subject: cr\r\n\r\na\r.x\rb\r\n" """,
+            "str, bare CR, leading dot",
+            "Subject: cr\r\n\r\na\r\n.x\r\nb\r\n",
+            "Subject: cr\r\n\r\na\r\n.x\r\nb\r\n"
+        },
+    };
+
+    [Theory(Timeout = 30_000)]
+    [MemberData(nameof(LineEndingMessages))]
+    public async Task Sendmail_with_bytes_or_str_and_leading_dots_is_stored_exactly_or_refused_with_a_hint(
+        string literal, string description, string? storedInReject, string? storedInNormalize)
+    {
+        foreach (var mode in new[] { BareLineEndingHandling.Reject, BareLineEndingHandling.Normalize })
+        {
+            var expected = mode == BareLineEndingHandling.Reject ? storedInReject : storedInNormalize;
+            await using var server = await TestServer.StartAsync(o => o.BareLineEndings = mode);
+            var script = $$"""
+                import smtplib, sys
+                port = int(sys.argv[1])
+                msg = {{literal.Trim()}}
+                s = smtplib.SMTP('127.0.0.1', port, local_hostname='client.test', timeout=10)
+                try:
+                    refused = s.sendmail('a@c.test', ['b@s.test'], msg)
+                    assert refused == {}, refused
+                    s.quit()
+                    print('accepted')
+                except smtplib.SMTPDataError as e:
+                    print('refused', e.smtp_code, e.smtp_error.decode())
+                    s.close()
+                """;
+
+            var result = await RunPythonAsync(server, script);
+
+            var because = $"{description}, {mode}: {result}";
+            result.ExitCode.Should().Be(0, because);
+            if (expected is null)
+            {
+                result.StandardOutput.Trim().Should().Be(
+                    "refused 550 5.6.0 Bare CR or LF in message content: send every line ending as CRLF (for example curl --crlf)",
+                    because);
+                server.Messages.Count.Should().Be(0, because);
+            }
+            else
+            {
+                result.StandardOutput.Trim().Should().Be("accepted", because);
+                var stored = server.Messages.Messages.Should().ContainSingle(because).Subject;
+                Encoding.Latin1.GetString(stored.Content.Span).Should().Be(expected, because);
+            }
+        }
     }
 
     [Fact(Timeout = 30_000)]

@@ -101,6 +101,71 @@ public sealed class DataReaderTests
         => AssertEverySplit(input, BareLineEndingHandling.Normalize, status, content, consumed == -1 ? input.Length : consumed);
 
     [Theory]
+    [InlineData("a\n.x\r\n.\r\n", "a\r\nx\r\n")] // the bug: ".x" after a bare LF was stored as is
+    [InlineData("a\n..x\r\n.\r\n", "a\r\n.x\r\n")] // the bug: "..x" after a bare LF was stored as "..x"
+    [InlineData("a\n..\r\n.\r\n", "a\r\n.\r\n")]
+    [InlineData("a\n...\r\n.\r\n", "a\r\n..\r\n")]
+    [InlineData("a\n..x\n..y\n\r\n.\r\n", "a\r\n.x\r\n.y\r\n\r\n")]
+    [InlineData(".\n..x\r\n.\r\n", ".\r\n.x\r\n")]
+    [InlineData("\n..x\r\n.\r\n", "\r\n.x\r\n")]
+    [InlineData("a\n. y\r\n.\r\n", "a\r\n y\r\n")]
+    [InlineData("a\r.x\r\n.\r\n", "a\r\n.x\r\n")] // after a bare CR the line is stored as it came
+    [InlineData("a\r..x\r\n.\r\n", "a\r\n..x\r\n")]
+    [InlineData("a\r\n.x\rb\n..c\r\n.\r\n", "a\r\nx\r\nb\r\n.c\r\n")]
+    public void Normalize_mode_unstuffs_the_line_after_a_bare_lf_but_not_after_a_bare_cr(string input, string content)
+        => AssertEverySplit(input, BareLineEndingHandling.Normalize, "Completed", content, input.Length);
+
+    [Theory]
+    [InlineData("x\n.\r\n", "x\r\n.\r\n")]
+    [InlineData("x\r\n\n.\r\n", "x\r\n\r\n.\r\n")]
+    [InlineData("\n.\r\n", "\r\n.\r\n")]
+    [InlineData("x\n.\n", "x\r\n.\r\n")]
+    [InlineData("x\r\n.\n", "x\r\n.\r\n")]
+    [InlineData("x\n.\r", "x\r\n")]
+    [InlineData("x\n.\rb", "x\r\n.\r\nb")]
+    public void Normalize_mode_keeps_a_lone_dot_after_a_bare_lf_as_text_and_reads_on(string input, string content)
+        => AssertEverySplit(input, BareLineEndingHandling.Normalize, "NeedMoreData", content, input.Length);
+
+    [Theory]
+    [InlineData("x\n.\r\n.\r\n", "Completed", "x\r\n.\r\n", 8)]
+    [InlineData("x\n.\r\n.\r\nQUIT\r\n", "Completed", "x\r\n.\r\n", 8)]
+    [InlineData("x\n.\n.\r\n", "NeedMoreData", "x\r\n.\r\n.\r\n", 7)]
+    [InlineData("x\n.\n\r\n.\r\n", "Completed", "x\r\n.\r\n\r\n", 9)]
+    public void Normalize_mode_ends_only_at_a_real_crlf_dot_crlf_after_a_lone_dot_line(string input, string status, string content, int consumed)
+        => AssertEverySplit(input, BareLineEndingHandling.Normalize, status, content, consumed);
+
+    [Theory]
+    [InlineData("a\n.\0\r\n.\r\n", "a\r\n", 3)]
+    [InlineData("a\n..\0\r\n.\r\n", "a\r\n.", 4)]
+    [InlineData("a\n.\r\0\r\n.\r\n", "a\r\n.\r\n", 4)]
+    public void Normalize_mode_refuses_nul_after_a_bare_lf_dot(string input, string content, int consumed)
+        => AssertEverySplit(input, BareLineEndingHandling.Normalize, "Nul", content, consumed);
+
+    [Fact]
+    public void A_python_smtplib_bytes_message_with_bare_lf_is_stored_as_written_at_every_split()
+    {
+        // What smtplib.sendmail() puts on the wire for b"Subject: s\n\n.x\n..y\n.\nend\n": a dot doubled after
+        // every LF, then CRLF (the message did not end in CRLF) and the terminator.
+        const string wire = "Subject: s\n\n..x\n...y\n..\nend\n\r\n.\r\n";
+        const string content = "Subject: s\r\n\r\n.x\r\n..y\r\n.\r\nend\r\n\r\n";
+        AssertEverySplit(wire, BareLineEndingHandling.Normalize, "Completed", content, wire.Length);
+        AssertEverySplit(wire, BareLineEndingHandling.Reject, "BareLineEnding", "Subject: s", 10);
+    }
+
+    [Fact]
+    public void The_line_limit_does_not_count_the_stuffing_dot_after_a_bare_lf()
+    {
+        var reader = NewReader(BareLineEndingHandling.Normalize);
+        Process(ref reader, "a\n." + new string('b', 998) + "\r\n.\r\n", null).Should().Be(DataStatus.Completed);
+        reader.LineTooLong.Should().BeFalse();
+        reader.Size.Should().Be(3 + 1000);
+
+        reader = NewReader(BareLineEndingHandling.Normalize);
+        Process(ref reader, "a\n." + new string('b', 999) + "\r\n.\r\n", null).Should().Be(DataStatus.Completed);
+        reader.LineTooLong.Should().BeTrue();
+    }
+
+    [Theory]
     [MemberData(nameof(SmugglingSequences))]
     public void Reject_mode_never_ends_the_message_at_a_smuggling_sequence(string sequence)
     {

@@ -131,6 +131,47 @@ public sealed class DataTranscriptTests
         server.Messages.Messages.Should().ContainSingle().Which.GetContentAsString().Should().Be(stored);
     }
 
+    [Theory]
+    [InlineData("a\n..x\n...y\n..\nz\r\n.\r\n", "a\r\n.x\r\n..y\r\n.\r\nz\r\n")]
+    [InlineData("a\r.x\r..y\r\n.\r\n", "a\r\n.x\r\n..y\r\n")]
+    [InlineData("a\n.\r\nb\r\n.\r\n", "a\r\n.\r\nb\r\n")]
+    public async Task Normalize_mode_unstuffs_lines_after_a_bare_lf_but_not_after_a_bare_cr(string body, string stored)
+    {
+        await using var server = await TestServer.StartAsync(o => o.BareLineEndings = BareLineEndingHandling.Normalize);
+        await using var client = await server.ConnectAsync();
+        await client.StartDataAsync();
+        await client.SendAsync(body);
+        (await client.ReadCodeAsync()).Should().Be("250 2.0.0");
+        (await client.IsSilentAsync()).Should().BeTrue("exactly one reply");
+        server.Messages.Messages.Should().ContainSingle().Which.GetContentAsString().Should().Be(stored);
+    }
+
+    [Fact]
+    public async Task Normalize_mode_does_not_end_the_message_at_a_lone_dot_after_a_bare_lf()
+    {
+        await using var server = await TestServer.StartAsync(o => o.BareLineEndings = BareLineEndingHandling.Normalize);
+        await using var client = await server.ConnectAsync();
+        await client.StartDataAsync();
+        await client.SendAsync("a\n.\r\n");
+        (await client.IsSilentAsync()).Should().BeTrue("<LF>.<CRLF> is not the end of the message");
+        await client.SendAsync("NOOP\r\n.\r\n");
+        (await client.ReadCodeAsync()).Should().Be("250 2.0.0");
+        (await client.IsSilentAsync()).Should().BeTrue("the NOOP was content, not a command");
+        server.Messages.Messages.Should().ContainSingle().Which.GetContentAsString().Should().Be("a\r\n.\r\nNOOP\r\n");
+    }
+
+    [Fact]
+    public async Task Reject_mode_tells_the_client_how_to_send_crlf()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var client = await server.ConnectAsync();
+        await client.StartDataAsync();
+        await client.SendAsync("a\n..x\n.\r\n");
+        (await client.ReadToEndAsync()).Should().Be(
+            "550 5.6.0 Bare CR or LF in message content: send every line ending as CRLF (for example curl --crlf)\r\n");
+        server.Messages.Count.Should().Be(0);
+    }
+
     [Fact]
     public async Task T36_a_1000_octet_line_is_accepted()
     {
