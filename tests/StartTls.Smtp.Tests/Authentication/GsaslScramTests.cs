@@ -9,8 +9,8 @@ using static StartTls.Smtp.Tests.Authentication.AuthTestKit;
 namespace StartTls.Smtp.Tests.Authentication;
 
 /// <summary>
-/// SCRAM with the <c>gsasl</c> command-line client (GNU SASL 2.x, the library mutt, neomutt and msmtp use for SASL) over
-/// STARTTLS, TLS 1.2 and TLS 1.3 forced on the server, the certificate checked against the test CA.
+/// SCRAM with GNU SASL clients over STARTTLS, TLS 1.2 and TLS 1.3 forced on the server, the certificate checked against
+/// the test CA: the <c>gsasl</c> command-line client (GNU SASL 2.x) and mutt, which does its SASL through the same library.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -43,7 +43,8 @@ public sealed class GsaslScramTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Task<TestServer> StartAsync(SslProtocols protocol, CountingThrottle throttle, bool scramPlusOnTls13 = false, bool withoutPlus = false)
+    private static Task<TestServer> StartAsync(SslProtocols protocol, CountingThrottle throttle, bool scramPlusOnTls13 = false, bool withoutPlus = false,
+        IdentityCapturingStore? store = null)
         => TestServer.StartAsync(TlsServer(NewUsers(), a =>
         {
             a.Throttle = throttle;
@@ -56,7 +57,7 @@ public sealed class GsaslScramTests : IDisposable
         {
             o.Tls.CertificateSelector = new SniCertificateSelector(new FixedCertificate(Certificate.Value));
             o.Tls.EnabledProtocols = protocol;
-        }));
+        }), store);
 
     private Task<CliResult> RunGsaslAsync(TestServer server, params string[] more) => CliTool.RunAsync("gsasl",
     [
@@ -152,5 +153,42 @@ public sealed class GsaslScramTests : IDisposable
         result.StandardOutput.Should().Contain("334 " + B64("e=unsupported-channel-binding-type"), "the RFC 5802 server-final error, not a bare 535");
         result.StandardOutput.Should().NotContain("235");
         throttle.Successes.Should().Be(0);
+    }
+
+    // ---- mutt ----------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// mutt (Debian's: GnuTLS, GNU SASL) sends one message in batch mode with its default mechanism choice. It gives
+    /// libgsasl no channel-binding data, so it logs in with SCRAM-SHA-256 only where -PLUS is not offered: on TLS 1.3 by
+    /// default, and on TLS 1.2 once -PLUS is removed (offered there, mutt picks it, cannot run it, sends * and gives up).
+    /// </summary>
+    [RequiresToolTheory("mutt")]
+    [InlineData(SslProtocols.Tls13, false)]
+    [InlineData(SslProtocols.Tls12, true)]
+    public async Task Mutt_logs_in_with_scram_sha_256_where_plus_is_not_offered(SslProtocols protocol, bool withoutPlus)
+    {
+        var throttle = new CountingThrottle();
+        var store = new IdentityCapturingStore();
+        await using var server = await StartAsync(protocol, throttle, withoutPlus: withoutPlus, store: store);
+        var muttrc = Path.Combine(_dir, "muttrc");
+        File.WriteAllText(muttrc, $"""
+            set from="a@c.test"
+            set smtp_url="smtp://{User}@127.0.0.1:{server.Port.ToString(CultureInfo.InvariantCulture)}/"
+            set smtp_pass="{Password}"
+            set ssl_starttls=yes
+            set ssl_force_tls=yes
+            set certificate_file="{_caPath}"
+            set ssl_ca_certificates_file="{_caPath}"
+            set record=""
+            """);
+
+        var result = await CliTool.RunAsync("mutt", ["-n", "-F", muttrc, "-s", "mutt " + protocol, "b@s.test"], standardInput: "hello\n");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var facts = store.Snapshots.Should().ContainSingle(result.ToString()).Subject;
+        facts.Identity.Should().Be(User);
+        facts.Mechanism.Should().Be("SCRAM-SHA-256");
+        facts.Content.Should().Contain("Subject: mutt " + protocol);
+        throttle.Successes.Should().Be(1);
     }
 }
