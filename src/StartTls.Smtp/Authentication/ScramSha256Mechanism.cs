@@ -1,14 +1,16 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
+using StartTls.Smtp.Tls;
 
 namespace StartTls.Smtp.Authentication;
 
 /// <summary>
 /// SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (RFC 5802, RFC 7677), server side, verified against the stored keys of
 /// <see cref="IScramCredentialProvider"/> (the password is never needed). The -PLUS variant binds the exchange to the
-/// TLS channel with <c>tls-server-end-point</c> (RFC 5929).
+/// TLS channel with <c>tls-unique</c> (TLS 1.2 only) or <c>tls-server-end-point</c> (RFC 5929).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -21,15 +23,24 @@ namespace StartTls.Smtp.Authentication;
 /// same reply as a wrong password.
 /// </para>
 /// <para>
-/// Channel binding policy (RFC 5802 §6): the -PLUS mechanism requires <c>p=tls-server-end-point</c>; the plain mechanism
-/// refuses <c>p=</c>, and refuses the <c>y</c> flag ("client supports binding but thinks the server does not") when this
-/// session offers -PLUS, as that indicates a downgrade. The user name is used as sent, without SASLprep.
+/// When -PLUS is offered: a client that sees it picks it and binds with the type its TLS library prefers, tls-unique on
+/// TLS 1.2 and tls-exporter (RFC 9266) on TLS 1.3. tls-exporter cannot be verified (.NET has no public TLS exporter), so
+/// -PLUS is offered on TLS 1.2 when the platform provides tls-unique, and on TLS 1.3 only with
+/// <see cref="SmtpAuthenticationOptions.AdvertiseScramPlusOnTls13"/>, for clients that bind with tls-server-end-point.
+/// </para>
+/// <para>
+/// Channel binding policy (RFC 5802 §6, §7): the -PLUS mechanism requires the <c>p</c> flag. A binding type this session
+/// cannot verify (tls-exporter, tls-unique outside TLS 1.2, unknown names) runs the exchange to its end and fails with
+/// the server-final message <c>e=unsupported-channel-binding-type</c>. The plain mechanism refuses <c>p=</c>; it accepts
+/// the <c>y</c> flag ("client supports binding but thinks the server does not") unless this session offers -PLUS, where
+/// <c>y</c> means someone removed -PLUS from the list, and the exchange fails with
+/// <c>e=server-does-support-channel-binding</c>. A server-final error is sent as a 334 challenge and the exchange fails
+/// with <c>535 5.7.8</c> once the client answers (RFC 4954 §4). The user name is used as sent, without SASLprep.
 /// </para>
 /// </remarks>
 internal sealed class ScramSha256Mechanism : SaslMechanism
 {
     private const string PlusName = "SCRAM-SHA-256-PLUS";
-    private const string BindingType = "tls-server-end-point";
     private const int HashLength = 32;
     private const int FakeIterations = 4096;
 
@@ -71,7 +82,7 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
             return false;
         }
 
-        return !_channelBinding || (context.Session.IsSecure && context.GetChannelBinding(BindingType) is not null);
+        return !_channelBinding || (context.Session.IsSecure && CanVerifyLikelyBinding(context));
     }
 
     public override ISaslExchange CreateExchange(SaslContext context)
@@ -79,6 +90,25 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
         ArgumentNullException.ThrowIfNull(context);
         return new Exchange(this, context);
     }
+
+    /// <summary>
+    /// True when this session can verify the binding a -PLUS client is likely to send: tls-unique on TLS 1.2. On TLS 1.3
+    /// clients send tls-exporter, which cannot be verified, so only when the operator opts in for clients that bind with
+    /// tls-server-end-point.
+    /// </summary>
+    private static bool CanVerifyLikelyBinding(SaslContext context)
+    {
+        if (context.Session.Tls?.Protocol == SslProtocols.Tls12)
+        {
+            return context.GetChannelBinding(ChannelBinding.TlsUniqueType) is not null;
+        }
+
+        return context.Options.AdvertiseScramPlusOnTls13 && context.GetChannelBinding(ChannelBinding.TlsServerEndPointType) is not null;
+    }
+
+    /// <summary>True for the binding types this server knows how to verify; whether this session has the data is asked separately.</summary>
+    private static bool IsVerifiableType(string? type)
+        => type is ChannelBinding.TlsUniqueType or ChannelBinding.TlsServerEndPointType;
 
     /// <summary>18 random bytes in base64: 24 printable characters, no comma, no padding.</summary>
     private static string NewNonce() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
@@ -119,6 +149,9 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
         private ScramCredential? _credential;
         private bool _knownUser;
 
+        /// <summary>An RFC 5802 server-error value found in client-first; sent as the server-final message.</summary>
+        private string? _serverError;
+
         public async ValueTask<SaslStepResult> StepAsync(ReadOnlyMemory<byte> response, CancellationToken cancellationToken)
         {
             switch (_step)
@@ -150,7 +183,7 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
                 return SaslStepResult.Failure(SaslReplies.Malformed);
             }
 
-            if (!BindingFlagAcceptable(first))
+            if (!BindingFlagAcceptable(first, out _serverError))
             {
                 return SaslStepResult.Failure();
             }
@@ -171,20 +204,44 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
             return SaslStepResult.Continue(Encoding.UTF8.GetBytes(_serverFirst));
         }
 
-        private bool BindingFlagAcceptable(ClientFirst first)
+        /// <summary>
+        /// False to fail at once; true to go on, with <paramref name="serverError"/> set when the exchange must end in
+        /// that RFC 5802 server-error (the place the RFC gives binding errors is the server-final message).
+        /// </summary>
+        private bool BindingFlagAcceptable(ClientFirst first, out string? serverError)
         {
+            serverError = null;
             if (mechanism._channelBinding)
             {
-                // The client chose -PLUS: it must bind, with the one type we support.
-                return first.Flag == 'p' && string.Equals(first.BindingName, BindingType, StringComparison.Ordinal);
+                // The client chose -PLUS: it must bind, with a type this session can verify.
+                if (first.Flag != 'p')
+                {
+                    return false;
+                }
+
+                if (!IsVerifiableType(first.BindingName) || context.GetChannelBinding(first.BindingName!) is null)
+                {
+                    serverError = "unsupported-channel-binding-type";
+                }
+
+                return true;
             }
 
-            return first.Flag switch
+            switch (first.Flag)
             {
-                'n' => true,
-                'y' => !OffersPlus(context), // the client saw no -PLUS; if we offer it, someone removed it
-                _ => false, // binding requested on the non-PLUS mechanism
-            };
+                case 'n':
+                    return true;
+                case 'y':
+                    // The client can bind but saw no -PLUS; if this session offers it, someone removed it from the list.
+                    if (OffersPlus(context))
+                    {
+                        serverError = "server-does-support-channel-binding";
+                    }
+
+                    return true;
+                default:
+                    return false; // binding requested on the non-PLUS mechanism
+            }
         }
 
         private SaslStepResult ClientFinal(ReadOnlySpan<byte> response)
@@ -224,6 +281,11 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
                 return SaslStepResult.Failure();
             }
 
+            if (_serverError is { } error)
+            {
+                return SaslStepResult.FailureWithChallenge(Encoding.ASCII.GetBytes("e=" + error));
+            }
+
             if (!BindingMatches(binding))
             {
                 return SaslStepResult.Failure();
@@ -259,7 +321,7 @@ internal sealed class ScramSha256Mechanism : SaslMechanism
             byte[] expected;
             if (_first.Flag == 'p')
             {
-                if (context.GetChannelBinding(BindingType) is not { } data)
+                if (context.GetChannelBinding(_first.BindingName!) is not { } data)
                 {
                     return false;
                 }

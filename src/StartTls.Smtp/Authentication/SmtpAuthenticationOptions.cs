@@ -14,7 +14,10 @@ public sealed class SmtpAuthenticationOptions
     /// <summary>Checks passwords; enables PLAIN and LOGIN. Not bound from configuration.</summary>
     public IPasswordAuthenticator? PasswordAuthenticator { get; set; }
 
-    /// <summary>Supplies stored SCRAM keys; enables SCRAM-SHA-256 and, under TLS, SCRAM-SHA-256-PLUS. Not bound from configuration.</summary>
+    /// <summary>
+    /// Supplies stored SCRAM keys; enables SCRAM-SHA-256 and, under TLS 1.2 (and TLS 1.3 with
+    /// <see cref="AdvertiseScramPlusOnTls13"/>), SCRAM-SHA-256-PLUS. Not bound from configuration.
+    /// </summary>
     public IScramCredentialProvider? ScramCredentialProvider { get; set; }
 
     /// <summary>Supplies CRAM-MD5 secrets; enables CRAM-MD5 when <see cref="EnableCramMd5"/> is also true. Not bound from configuration.</summary>
@@ -41,6 +44,16 @@ public sealed class SmtpAuthenticationOptions
     /// <summary>Offer CRAM-MD5 (RFC 2195; the server must keep secrets in the clear). Default false.</summary>
     public bool EnableCramMd5 { get; set; }
 
+    /// <summary>
+    /// Offer SCRAM-SHA-256-PLUS on TLS 1.3 sessions too. Default false. The server verifies the <c>tls-unique</c> and
+    /// <c>tls-server-end-point</c> channel bindings (RFC 5929), but not <c>tls-exporter</c> (RFC 9266), the binding TLS 1.3
+    /// clients such as GNU SASL send: .NET has no public API for the TLS exporter, and tls-unique does not exist in TLS
+    /// 1.3. A client that sees -PLUS picks it, so it is offered by default only where its binding can be checked: on
+    /// TLS 1.2, with tls-unique. Turn this on only when the clients bind with <c>tls-server-end-point</c> (MailKit does);
+    /// a client that sends tls-exporter gets <c>e=unsupported-channel-binding-type</c> and then <c>535 5.7.8</c>.
+    /// </summary>
+    public bool AdvertiseScramPlusOnTls13 { get; set; }
+
     /// <summary>Failed exchanges a connection may have before <c>421 4.7.0</c> and close. Default 3 (RFC 4954 §9: not fewer).</summary>
     public int MaxFailures { get; set; } = 3;
 
@@ -65,6 +78,7 @@ public sealed class SmtpAuthenticationOptions
         AllowInsecureAuthentication = AllowInsecureAuthentication,
         RequireAuthentication = RequireAuthentication,
         EnableCramMd5 = EnableCramMd5,
+        AdvertiseScramPlusOnTls13 = AdvertiseScramPlusOnTls13,
         MaxFailures = MaxFailures,
         MaxLineLength = MaxLineLength,
     };

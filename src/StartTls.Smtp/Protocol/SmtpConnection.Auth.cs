@@ -64,7 +64,12 @@ internal sealed partial class SmtpConnection
         Func<string, byte[]?>? binding = null;
         if (_tls is not null)
         {
-            binding = type => type == "tls-server-end-point" ? ServerEndPointBinding() : null;
+            binding = type => type switch
+            {
+                Tls.ChannelBinding.TlsServerEndPointType => ServerEndPointBinding(),
+                Tls.ChannelBinding.TlsUniqueType => Tls.ChannelBinding.TlsUnique(_tls?.Stream),
+                _ => null,
+            };
         }
 
         return new SaslContext(_session, _settings.ServerName, _settings.Authentication!, binding);

@@ -1,14 +1,30 @@
 using System.Formats.Asn1;
+using System.Net.Security;
+using System.Runtime.InteropServices;
+using System.Security.Authentication;
+using System.Security.Authentication.ExtendedProtection;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace StartTls.Smtp.Tls;
 
-/// <summary>TLS channel bindings (RFC 5929) for SCRAM-SHA-256-PLUS.</summary>
+/// <summary>TLS channel bindings (RFC 5929, RFC 9266) for SCRAM-SHA-256-PLUS.</summary>
 internal static class ChannelBinding
 {
     /// <summary>The channel binding type name of <see cref="TlsServerEndPoint"/>.</summary>
     public const string TlsServerEndPointType = "tls-server-end-point";
+
+    /// <summary>The channel binding type name of <see cref="TlsUnique"/>.</summary>
+    public const string TlsUniqueType = "tls-unique";
+
+    /// <summary>
+    /// RFC 9266's binding for TLS 1.3. It needs the TLS keying material exporter (RFC 5705), which .NET has no public
+    /// API for, so the server can never verify it.
+    /// </summary>
+    public const string TlsExporterType = "tls-exporter";
+
+    /// <summary>The size of the SEC_CHANNEL_BINDINGS header that .NET puts before the binding data: eight 32-bit fields.</summary>
+    private const int SecChannelBindingsSize = 32;
 
     private const string RsaPss = "1.2.840.113549.1.1.10";
 
@@ -32,6 +48,63 @@ internal static class ChannelBinding
         }
 
         return CryptographicOperations.HashData(name, serverCertificate.RawDataMemory.Span);
+    }
+
+    /// <summary>
+    /// <c>tls-unique</c> (RFC 5929 §3.1): the first Finished message of the TLS handshake, from
+    /// <see cref="System.Net.TransportContext.GetChannelBinding(ChannelBindingKind)"/>. Only for TLS 1.2: RFC 9266 §3 leaves tls-unique undefined for
+    /// TLS 1.3 (what the platform returns there is not it, and clients send tls-exporter instead). Renegotiation is off
+    /// (<see cref="TlsHandshake"/>), so the first handshake is the only one.
+    /// </summary>
+    /// <param name="stream">The authenticated server stream, or <see langword="null"/> outside TLS.</param>
+    /// <returns>The Finished message's verify_data, or <see langword="null"/> when not TLS 1.2 or the platform does not provide it.</returns>
+    public static byte[]? TlsUnique(SslStream? stream)
+    {
+        if (stream is null || !stream.IsAuthenticated || stream.SslProtocol != SslProtocols.Tls12)
+        {
+            return null;
+        }
+
+        using var binding = stream.TransportContext?.GetChannelBinding(ChannelBindingKind.Unique);
+        if (binding is null || binding.IsInvalid || binding.Size <= 0)
+        {
+            return null;
+        }
+
+        var raw = new byte[binding.Size];
+        Marshal.Copy(binding.DangerousGetHandle(), raw, 0, raw.Length);
+        return ApplicationData(raw, "tls-unique:"u8);
+    }
+
+    /// <summary>
+    /// The binding data inside what <see cref="System.Security.Authentication.ExtendedProtection.ChannelBinding"/> holds: a
+    /// SEC_CHANNEL_BINDINGS header (on every platform; on Linux .NET builds the same layout) whose last two fields give the
+    /// length and offset of the application data, which starts with the type name and a colon (<c>tls-unique:</c>).
+    /// </summary>
+    /// <param name="raw">The whole block, header included.</param>
+    /// <param name="prefix">The type prefix to remove when present.</param>
+    /// <returns>The binding data, or <see langword="null"/> when the block is not laid out as expected or holds no data.</returns>
+    internal static byte[]? ApplicationData(ReadOnlySpan<byte> raw, ReadOnlySpan<byte> prefix)
+    {
+        if (raw.Length < SecChannelBindingsSize)
+        {
+            return null;
+        }
+
+        var length = MemoryMarshal.Read<uint>(raw[24..]); // cbApplicationDataLength
+        var offset = MemoryMarshal.Read<uint>(raw[28..]); // dwApplicationDataOffset
+        if (offset < SecChannelBindingsSize || (ulong)offset + length > (ulong)raw.Length)
+        {
+            return null;
+        }
+
+        var data = raw.Slice((int)offset, (int)length);
+        if (data.StartsWith(prefix))
+        {
+            data = data[prefix.Length..];
+        }
+
+        return data.IsEmpty ? null : data.ToArray();
     }
 
     /// <summary>The hash to use for <paramref name="certificate"/>'s binding, or <see langword="null"/> when undefined.</summary>

@@ -465,6 +465,7 @@ public sealed class AuthAttackTests
         {
             a.AllowInsecureAuthentication = true;
             a.RequireAuthentication = true;
+            a.AdvertiseScramPlusOnTls13 = true;
         }), store);
 
         await using var raw = await server.ConnectAsync();

@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using System.Text;
 using StartTls.Smtp.Authentication;
 using StartTls.Smtp.Storage;
@@ -10,9 +11,10 @@ namespace StartTls.Smtp.Tests.Authentication;
 public sealed class AuthExchangeTests
 {
     private static async Task<(TestServer Server, RawSmtpClient Raw, TlsSmtpClient Tls, string Ehlo)> StartTlsSessionAsync(
-        CountingUserStore users, Action<SmtpAuthenticationOptions>? more = null, IMessageStore? store = null, LogCapture? logs = null)
+        CountingUserStore users, Action<SmtpAuthenticationOptions>? more = null, IMessageStore? store = null, LogCapture? logs = null,
+        SslProtocols protocols = SslProtocols.Tls12 | SslProtocols.Tls13)
     {
-        var server = await TestServer.StartAsync(TlsServer(users, more), store, loggerFactory: logs);
+        var server = await TestServer.StartAsync(TlsServer(users, more) + (o => o.Tls.EnabledProtocols = protocols), store, loggerFactory: logs);
         var (raw, tls, ehlo) = await ConnectTlsAsync(server);
         return (server, raw, tls, ehlo);
     }
@@ -31,13 +33,39 @@ public sealed class AuthExchangeTests
     public async Task Ehlo_lists_every_configured_mechanism_under_tls_in_the_default_order()
     {
         var users = NewUsers();
-        var (server, raw, tls, ehlo) = await StartTlsSessionAsync(users);
+        var (server, raw, tls, ehlo) = await StartTlsSessionAsync(users, protocols: SslProtocols.Tls12);
         await using var s = server;
         await using var r = raw;
         await using var t = tls;
 
         AuthLine(ehlo).Should().Equal("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "OAUTHBEARER", "XOAUTH2", "CRAM-MD5");
         ehlo.Should().NotContain("STARTTLS");
+    }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls12, false, true)]
+    [InlineData(SslProtocols.Tls13, false, false)]
+    [InlineData(SslProtocols.Tls13, true, true)]
+    public async Task Scram_plus_is_offered_on_tls12_and_on_tls13_only_when_opted_in(SslProtocols protocol, bool optIn, bool offered)
+    {
+        var users = NewUsers();
+        var (server, raw, tls, ehlo) = await StartTlsSessionAsync(users, a => a.AdvertiseScramPlusOnTls13 = optIn, protocols: protocol);
+        await using var s = server;
+        await using var r = raw;
+        await using var t = tls;
+        tls.Stream.SslProtocol.Should().Be(protocol);
+
+        var expected = new List<string> { "SCRAM-SHA-256", "PLAIN", "LOGIN", "OAUTHBEARER", "XOAUTH2", "CRAM-MD5" };
+        if (offered)
+        {
+            expected.Insert(0, "SCRAM-SHA-256-PLUS");
+        }
+
+        AuthLine(ehlo).Should().Equal(expected);
+        if (!offered)
+        {
+            (await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64("p=tls-server-end-point,,n=alice,r=abc"))).Should().StartWith("504 5.5.4");
+        }
     }
 
     [Fact]
@@ -278,7 +306,8 @@ public sealed class AuthExchangeTests
     {
         var users = NewUsers();
         var store = new IdentityCapturingStore();
-        var (server, raw, tls, _) = await StartTlsSessionAsync(users, store: store);
+        var (server, raw, tls, _) = await StartTlsSessionAsync(users, a => a.AdvertiseScramPlusOnTls13 = true, store: store,
+            protocols: SslProtocols.Tls13);
         await using var s = server;
         await using var r = raw;
         await using var t = tls;
@@ -299,6 +328,85 @@ public sealed class AuthExchangeTests
         await DeliverAsync(tls);
 
         store.Snapshots.Single().Should().Match<AuthSnapshot>(x => x.Identity == User && x.Mechanism == "SCRAM-SHA-256-PLUS" && x.ProtocolName == "ESMTPSA");
+    }
+
+    [Fact]
+    public async Task Scram_plus_over_tls12_binds_with_the_clients_own_tls_unique()
+    {
+        var users = NewUsers();
+        var store = new IdentityCapturingStore();
+        var (server, raw, tls, ehlo) = await StartTlsSessionAsync(users, store: store, protocols: SslProtocols.Tls12);
+        await using var s = server;
+        await using var r = raw;
+        await using var t = tls;
+        AuthLine(ehlo).Should().Contain("SCRAM-SHA-256-PLUS");
+
+        // The client's SslStream gives its own view of the channel: the client Finished, which the server sees as the peer's.
+        var unique = StartTls.Smtp.Tls.ChannelBinding.TlsUnique(tls.Stream);
+        unique.Should().NotBeNull().And.HaveCount(12, "TLS 1.2 verify_data is 12 bytes; a header left on would make it longer");
+        var plus = new ScramClient(User, Password, unique, gs2Header: "p=tls-unique,,");
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(plus.ClientFirst()));
+        var final = await tls.CommandAsync(B64(plus.ClientFinal(FromB64(first[4..]))));
+        final.Should().StartWith("334 ");
+        plus.IsServerFinalValid(FromB64(final[4..])).Should().BeTrue();
+        (await tls.CommandAsync("")).Should().Be("235 2.7.0 Authentication successful");
+        await DeliverAsync(tls);
+
+        store.Snapshots.Single().Mechanism.Should().Be("SCRAM-SHA-256-PLUS");
+    }
+
+    [Fact]
+    public async Task Scram_plus_with_tls_exporter_gets_the_server_final_error_then_535()
+    {
+        var users = NewUsers();
+        var (server, raw, tls, _) = await StartTlsSessionAsync(users, a => a.AdvertiseScramPlusOnTls13 = true, protocols: SslProtocols.Tls13);
+        await using var s = server;
+        await using var r = raw;
+        await using var t = tls;
+
+        var exporter = new ScramClient(User, Password, new byte[32], gs2Header: "p=tls-exporter,,");
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(exporter.ClientFirst()));
+        first.Should().StartWith("334 ");
+        var final = await tls.CommandAsync(B64(exporter.ClientFinal(FromB64(first[4..]))));
+
+        final.Should().Be("334 " + B64("e=unsupported-channel-binding-type"), "RFC 5802 §7: the error is the server-final message");
+        (await tls.CommandAsync("")).Should().Be("535 5.7.8 Authentication credentials invalid");
+        (await tls.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("250 2.1.0", "the session is not authenticated, and still usable");
+    }
+
+    [Fact]
+    public async Task Scram_y_flag_on_tls12_where_plus_is_offered_is_a_downgrade()
+    {
+        var users = NewUsers();
+        var (server, raw, tls, ehlo) = await StartTlsSessionAsync(users, protocols: SslProtocols.Tls12);
+        await using var s = server;
+        await using var r = raw;
+        await using var t = tls;
+        AuthLine(ehlo).Should().Contain("SCRAM-SHA-256-PLUS");
+
+        var downgraded = new ScramClient(User, Password, gs2Header: "y,,");
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(downgraded.ClientFirst()));
+        var final = await tls.CommandAsync(B64(downgraded.ClientFinal(FromB64(first[4..]))));
+
+        final.Should().Be("334 " + B64("e=server-does-support-channel-binding"));
+        (await tls.CommandAsync("")).Should().Be("535 5.7.8 Authentication credentials invalid");
+    }
+
+    [Fact]
+    public async Task Scram_y_flag_on_tls13_where_plus_is_not_offered_logs_in()
+    {
+        var users = NewUsers();
+        var (server, raw, tls, ehlo) = await StartTlsSessionAsync(users, protocols: SslProtocols.Tls13);
+        await using var s = server;
+        await using var r = raw;
+        await using var t = tls;
+        AuthLine(ehlo).Should().NotContain("SCRAM-SHA-256-PLUS");
+
+        var client = new ScramClient(User, Password, gs2Header: "y,,");
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(client.ClientFirst()));
+        var final = await tls.CommandAsync(B64(client.ClientFinal(FromB64(first[4..]))));
+        client.IsServerFinalValid(FromB64(final[4..])).Should().BeTrue(final);
+        (await tls.CommandAsync("")).Should().Be("235 2.7.0 Authentication successful");
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using SslProtocols = System.Security.Authentication.SslProtocols;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
@@ -29,8 +30,13 @@ public sealed class AuthRealClientTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Task<TestServer> StartAsync(CountingUserStore users, IdentityCapturingStore store)
-        => TestServer.StartAsync(TlsServer(users, a => a.RequireAuthentication = true), store);
+    private static Task<TestServer> StartAsync(CountingUserStore users, IdentityCapturingStore store,
+        bool scramPlusOnTls13 = false, SslProtocols protocols = SslProtocols.Tls12 | SslProtocols.Tls13)
+        => TestServer.StartAsync(TlsServer(users, a =>
+        {
+            a.RequireAuthentication = true;
+            a.AdvertiseScramPlusOnTls13 = scramPlusOnTls13;
+        }) + (o => o.Tls.EnabledProtocols = protocols), store);
 
     private static string Port(TestServer server) => server.Port.ToString(CultureInfo.InvariantCulture);
 
@@ -85,7 +91,9 @@ public sealed class AuthRealClientTests : IDisposable
     {
         var users = NewUsers();
         var store = new IdentityCapturingStore();
-        await using var server = await StartAsync(users, store);
+
+        // On TLS 1.3 -PLUS is offered only when opted in; MailKit binds with tls-server-end-point, which the server checks.
+        await using var server = await StartAsync(users, store, scramPlusOnTls13: mechanism == "SCRAM-SHA-256-PLUS");
         using var transcript = new MemoryStream();
         using var client = await ConnectMailKitAsync(server, transcript);
         client.AuthenticationMechanisms.Should().Contain(mechanism);
@@ -114,19 +122,22 @@ public sealed class AuthRealClientTests : IDisposable
         facts.Content.Should().Contain("Subject: MailKit " + mechanism);
     }
 
-    [Fact]
-    public async Task MailKit_credentials_overload_picks_the_strongest_mechanism()
+    [Theory]
+    [InlineData(SslProtocols.Tls12, false, "SCRAM-SHA-256-PLUS")]
+    [InlineData(SslProtocols.Tls13, false, "SCRAM-SHA-256")]
+    [InlineData(SslProtocols.Tls13, true, "SCRAM-SHA-256-PLUS")]
+    public async Task MailKit_credentials_overload_picks_the_strongest_mechanism(SslProtocols protocol, bool scramPlusOnTls13, string expected)
     {
         var users = NewUsers();
         var store = new IdentityCapturingStore();
-        await using var server = await StartAsync(users, store);
+        await using var server = await StartAsync(users, store, scramPlusOnTls13, protocol);
         using var client = await ConnectMailKitAsync(server);
 
         await client.AuthenticateAsync(new NetworkCredential(User, Password));
         await client.SendAsync(NewMessage("MailKit credentials"));
         await client.DisconnectAsync(quit: true);
 
-        store.Snapshots.Single().Mechanism.Should().Be("SCRAM-SHA-256-PLUS", "MailKit ranks SCRAM-SHA-256-PLUS first, and the server offers it under TLS");
+        store.Snapshots.Single().Mechanism.Should().Be(expected, "MailKit ranks SCRAM-SHA-256-PLUS first, and takes SCRAM-SHA-256 where -PLUS is not offered");
     }
 
     [Fact]

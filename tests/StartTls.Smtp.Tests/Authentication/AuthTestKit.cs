@@ -254,9 +254,10 @@ internal static class AuthTestKit
     /// <summary>
     /// The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677), enough to drive the server over raw sockets: builds
     /// client-first and client-final, and checks the server's signature. <paramref name="channelBinding"/> makes it
-    /// the -PLUS variant with <c>tls-server-end-point</c>.
+    /// the -PLUS variant with <c>tls-server-end-point</c>; <paramref name="gs2Header"/> overrides the GS2 header
+    /// (<c>p=tls-unique,,</c>, <c>y,,</c>), and the binding data still follows it in c=.
     /// </summary>
-    public sealed class ScramClient(string user, string password, byte[]? channelBinding = null)
+    public sealed class ScramClient(string user, string password, byte[]? channelBinding = null, string? gs2Header = null)
     {
         private readonly string _nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
         private string _gs2 = "";
@@ -265,7 +266,7 @@ internal static class AuthTestKit
 
         public string ClientFirst()
         {
-            _gs2 = channelBinding is null ? "n,," : "p=tls-server-end-point,,";
+            _gs2 = gs2Header ?? (channelBinding is null ? "n,," : "p=tls-server-end-point,,");
             _bare = "n=" + user + ",r=" + _nonce;
             return _gs2 + _bare;
         }

@@ -12,22 +12,34 @@ internal static class SaslTestKit
 {
     public const string ServerName = "mx.test";
 
-    public static SmtpSession CreateSession(bool secure)
+    public static SmtpSession CreateSession(bool secure, SslProtocols protocol = SslProtocols.Tls13)
     {
         var session = new SmtpSession("t1", new IPEndPoint(IPAddress.Loopback, 40000), new IPEndPoint(IPAddress.Loopback, 587), DateTimeOffset.UtcNow);
         if (secure)
         {
-            session.Tls = new SmtpTlsInfo(SslProtocols.Tls13, TlsCipherSuite.TLS_AES_128_GCM_SHA256, ServerName, null, SslPolicyErrors.None, false);
+            var suite = protocol == SslProtocols.Tls13 ? TlsCipherSuite.TLS_AES_128_GCM_SHA256 : TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+            session.Tls = new SmtpTlsInfo(protocol, suite, ServerName, null, SslPolicyErrors.None, false);
         }
 
         return session;
     }
 
-    /// <summary>A context; under TLS, <paramref name="binding"/> is what GetChannelBinding("tls-server-end-point") returns.</summary>
-    public static SaslContext CreateContext(SmtpAuthenticationOptions options, bool secure = false, byte[]? binding = null)
+    /// <summary>
+    /// A context; under TLS (1.3 unless <paramref name="protocol"/> says otherwise), <paramref name="binding"/> is what
+    /// GetChannelBinding("tls-server-end-point") returns and <paramref name="unique"/> what GetChannelBinding("tls-unique") returns.
+    /// </summary>
+    public static SaslContext CreateContext(SmtpAuthenticationOptions options, bool secure = false, byte[]? binding = null,
+        SslProtocols protocol = SslProtocols.Tls13, byte[]? unique = null)
     {
-        Func<string, byte[]?>? channelBinding = secure ? type => type == "tls-server-end-point" ? binding : null : null;
-        return new SaslContext(CreateSession(secure), ServerName, options, channelBinding);
+        Func<string, byte[]?>? channelBinding = secure
+            ? type => type switch
+            {
+                "tls-server-end-point" => binding,
+                "tls-unique" => unique,
+                _ => null,
+            }
+            : null;
+        return new SaslContext(CreateSession(secure, protocol), ServerName, options, channelBinding);
     }
 
     public static ValueTask<SaslStepResult> StepAsync(this ISaslExchange exchange, string response)

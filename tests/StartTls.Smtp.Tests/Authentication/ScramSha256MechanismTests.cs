@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using System.Text;
 using System.Text.RegularExpressions;
 using StartTls.Smtp.Authentication;
@@ -20,14 +21,18 @@ public class ScramSha256MechanismTests
     private static readonly ScramCredential Pencil =
         ScramCredential.FromPassword("pencil", 4096, Convert.FromBase64String("W22ZaJ0SNY7soEsUEjb6gQ=="));
 
+    // A Finished message's verify_data: 12 bytes in TLS 1.2.
+    private static readonly byte[] Unique = [0x5e, 0x11, 0x0a, 0x42, 0x9c, 0x07, 0xd3, 0x71, 0x28, 0xb6, 0x4f, 0xe0];
+
     private static (ISaslExchange Exchange, TestScramProvider Provider) Start(
-        bool plus = false, bool secure = false, byte[]? binding = null, Func<string>? nonce = null, SmtpAuthenticationOptions? options = null)
+        bool plus = false, bool secure = false, byte[]? binding = null, Func<string>? nonce = null, SmtpAuthenticationOptions? options = null,
+        SslProtocols protocol = SslProtocols.Tls13, byte[]? unique = null)
     {
         var provider = new TestScramProvider().Add("user", Pencil);
         options ??= new SmtpAuthenticationOptions();
         options.ScramCredentialProvider = provider;
         var mechanism = new ScramSha256Mechanism(plus, nonce);
-        return (mechanism.CreateExchange(SaslTestKit.CreateContext(options, secure, binding)), provider);
+        return (mechanism.CreateExchange(SaslTestKit.CreateContext(options, secure, binding, protocol, unique)), provider);
     }
 
     [Fact]
@@ -304,16 +309,102 @@ public class ScramSha256MechanismTests
     [Theory]
     [InlineData("n,,")]
     [InlineData("y,,")]
-    [InlineData("p=tls-unique,,")]
-    [InlineData("p=tls-exporter,,")]
-    public async Task Plus_requires_tls_server_end_point_binding(string header)
+    public async Task Plus_without_the_p_flag_fails_at_once(string header)
     {
-        var (exchange, _) = Start(plus: true, secure: true, binding: [1, 2, 3]);
+        var (exchange, provider) = Start(plus: true, secure: true, binding: [1, 2, 3], protocol: SslProtocols.Tls12, unique: Unique);
 
         var result = await exchange.StepAsync(header + "n=user,r=abc");
 
         result.Kind.Should().Be(SaslStepKind.Failure);
         result.FailureReply.Should().BeNull();
+        provider.Requested.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Plus_with_tls_unique_on_tls12_succeeds()
+    {
+        var (exchange, _) = Start(plus: true, secure: true, binding: [1, 2, 3], protocol: SslProtocols.Tls12, unique: Unique);
+        var client = new ScramTestClient("user", "pencil", gs2Header: "p=tls-unique,,");
+
+        var serverFirst = (await exchange.StepAsync(client.ClientFirst)).Text();
+        var final = await exchange.StepAsync(client.ClientFinal(serverFirst, Unique));
+
+        final.Kind.Should().Be(SaslStepKind.Success);
+        final.Identity.Should().Be("user");
+        final.Text().Should().Be(client.ServerSignature);
+    }
+
+    [Fact]
+    public async Task Plus_with_another_channels_tls_unique_fails()
+    {
+        var (exchange, _) = Start(plus: true, secure: true, protocol: SslProtocols.Tls12, unique: Unique);
+        var client = new ScramTestClient("user", "pencil", gs2Header: "p=tls-unique,,");
+        var other = (byte[])Unique.Clone();
+        other[^1] ^= 1;
+
+        var serverFirst = (await exchange.StepAsync(client.ClientFirst)).Text();
+        var final = await exchange.StepAsync(client.ClientFinal(serverFirst, other));
+
+        final.Kind.Should().Be(SaslStepKind.Failure);
+        final.FailureReply.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Plus_on_tls12_still_accepts_tls_server_end_point()
+    {
+        using var certificate = TestCertificates.IssueServer("mx.test");
+        var binding = ChannelBinding.TlsServerEndPoint(certificate)!;
+        var (exchange, _) = Start(plus: true, secure: true, binding: binding, protocol: SslProtocols.Tls12, unique: Unique);
+        var client = new ScramTestClient("user", "pencil", gs2Header: "p=tls-server-end-point,,");
+
+        var serverFirst = (await exchange.StepAsync(client.ClientFirst)).Text();
+        var final = await exchange.StepAsync(client.ClientFinal(serverFirst, binding));
+
+        final.Kind.Should().Be(SaslStepKind.Success);
+    }
+
+    public static TheoryData<string, SslProtocols, bool> UnverifiableBindings => new()
+    {
+        { "p=tls-exporter,,", SslProtocols.Tls13, true }, // RFC 9266: what GNU SASL sends on TLS 1.3
+        { "p=tls-exporter,,", SslProtocols.Tls12, true },
+        { "p=tls-unique,,", SslProtocols.Tls13, true }, // undefined for TLS 1.3: the platform gives none
+        { "p=x-future-binding,,", SslProtocols.Tls12, true },
+        { "p=tls-server-end-point,,", SslProtocols.Tls13, false }, // an Ed25519 certificate: no hash, no binding (RFC 5929 §4.1)
+    };
+
+    [Theory]
+    [MemberData(nameof(UnverifiableBindings))]
+    public async Task Plus_with_a_binding_type_this_session_cannot_verify_ends_in_unsupported_channel_binding_type(
+        string header, SslProtocols protocol, bool withServerEndPoint)
+    {
+        byte[]? serverEndPoint = withServerEndPoint ? [1, 2, 3] : null;
+        var (exchange, provider) = Start(plus: true, secure: true, binding: serverEndPoint, protocol: protocol,
+            unique: protocol == SslProtocols.Tls12 ? Unique : null);
+        var client = new ScramTestClient("user", "pencil", gs2Header: header);
+
+        // RFC 5802 §7 carries binding errors in the server-final message: the exchange runs to it.
+        var first = await exchange.StepAsync(client.ClientFirst);
+        first.Kind.Should().Be(SaslStepKind.Continue);
+        ServerFirstShape.IsMatch(first.Text()).Should().BeTrue(first.Text());
+        provider.Requested.Should().Equal("user");
+
+        var final = await exchange.StepAsync(client.ClientFinal(first.Text(), [9, 9, 9]));
+
+        final.Kind.Should().Be(SaslStepKind.FailureWithChallenge, "the right password does not help: the channel is not bound");
+        final.Text().Should().Be("e=unsupported-channel-binding-type");
+        final.Identity.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Unsupported_binding_type_with_a_malformed_client_final_is_still_501()
+    {
+        var (exchange, _) = Start(plus: true, secure: true, binding: [1, 2, 3]);
+        await exchange.StepAsync("p=tls-exporter,,n=user,r=abc");
+
+        var final = await exchange.StepAsync("c=biws,r=abc");
+
+        final.Kind.Should().Be(SaslStepKind.Failure);
+        final.FailureReply.Should().Be(SaslReplies.Malformed);
     }
 
     [Fact]
@@ -326,35 +417,51 @@ public class ScramSha256MechanismTests
         result.Kind.Should().Be(SaslStepKind.Failure);
     }
 
-    [Fact]
-    public async Task Y_flag_under_tls_is_a_downgrade_and_fails()
+    [Theory]
+    [InlineData(false)] // TLS 1.2: -PLUS is offered with tls-unique
+    [InlineData(true)] // TLS 1.3 with AdvertiseScramPlusOnTls13
+    public async Task Y_flag_when_plus_is_offered_is_a_downgrade_and_ends_in_server_does_support_channel_binding(bool tls13)
     {
-        var (exchange, provider) = Start(secure: true, binding: [1, 2, 3]);
+        var options = new SmtpAuthenticationOptions { AdvertiseScramPlusOnTls13 = tls13 };
+        var (exchange, _) = Start(secure: true, binding: [1, 2, 3], options: options,
+            protocol: tls13 ? SslProtocols.Tls13 : SslProtocols.Tls12, unique: tls13 ? null : Unique);
+        var client = new ScramTestClient("user", "pencil", gs2Header: "y,,");
 
-        var result = await exchange.StepAsync("y,,n=user,r=abc");
+        var first = await exchange.StepAsync(client.ClientFirst);
+        first.Kind.Should().Be(SaslStepKind.Continue);
+        var final = await exchange.StepAsync(client.ClientFinal(first.Text()));
 
-        result.Kind.Should().Be(SaslStepKind.Failure);
-        result.FailureReply.Should().BeNull();
-        provider.Requested.Should().BeEmpty();
+        final.Kind.Should().Be(SaslStepKind.FailureWithChallenge, "someone removed -PLUS from the list this client saw");
+        final.Text().Should().Be("e=server-does-support-channel-binding");
     }
 
-    [Fact]
-    public async Task Y_flag_is_fine_when_plus_is_not_offered()
+    public static TheoryData<string, bool, SslProtocols, bool> PlusNotOffered => new()
     {
-        // In plaintext, and under TLS when the operator removed -PLUS from the list.
-        var withoutPlus = new SmtpAuthenticationOptions();
-        withoutPlus.Mechanisms.Remove(SaslMechanisms.ScramSha256Plus);
-        foreach (var (secure, options) in new[] { (false, new SmtpAuthenticationOptions()), (true, withoutPlus) })
+        { "plaintext", false, SslProtocols.None, false },
+        { "TLS 1.3 by default", true, SslProtocols.Tls13, false },
+        { "TLS 1.2 where the platform gives no tls-unique", true, SslProtocols.Tls12, false },
+        { "TLS 1.2 with -PLUS removed from the list", true, SslProtocols.Tls12, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(PlusNotOffered))]
+    public async Task Y_flag_is_fine_when_plus_is_not_offered(string because, bool secure, SslProtocols protocol, bool removePlus)
+    {
+        var options = new SmtpAuthenticationOptions();
+        if (removePlus)
         {
-            var (exchange, _) = Start(secure: secure, binding: [1, 2, 3], options: options);
-            var client = new ScramTestClient("user", "pencil", gs2Header: "y,,");
-
-            var serverFirst = await exchange.StepAsync(client.ClientFirst);
-            serverFirst.Kind.Should().Be(SaslStepKind.Continue);
-            var final = await exchange.StepAsync(client.ClientFinal(serverFirst.Text()));
-
-            final.Kind.Should().Be(SaslStepKind.Success, secure ? "under TLS without -PLUS" : "in plaintext");
+            options.Mechanisms.Remove(SaslMechanisms.ScramSha256Plus);
         }
+
+        var (exchange, _) = Start(secure: secure, binding: [1, 2, 3], options: options, protocol: protocol,
+            unique: removePlus ? Unique : null);
+        var client = new ScramTestClient("user", "pencil", gs2Header: "y,,");
+
+        var serverFirst = await exchange.StepAsync(client.ClientFirst);
+        serverFirst.Kind.Should().Be(SaslStepKind.Continue);
+        var final = await exchange.StepAsync(client.ClientFinal(serverFirst.Text()));
+
+        final.Kind.Should().Be(SaslStepKind.Success, because);
     }
 
     [Fact]
@@ -387,10 +494,28 @@ public class ScramSha256MechanismTests
 
         plain.IsAvailable(SaslTestKit.CreateContext(none)).Should().BeFalse();
         plain.IsAvailable(SaslTestKit.CreateContext(configured)).Should().BeTrue();
+        plain.IsAvailable(SaslTestKit.CreateContext(configured, secure: true, binding: [1])).Should().BeTrue();
         plus.IsAvailable(SaslTestKit.CreateContext(configured)).Should().BeFalse();
-        plus.IsAvailable(SaslTestKit.CreateContext(configured, secure: true, binding: null)).Should().BeFalse();
-        plus.IsAvailable(SaslTestKit.CreateContext(configured, secure: true, binding: [1])).Should().BeTrue();
-        plus.IsAvailable(SaslTestKit.CreateContext(none, secure: true, binding: [1])).Should().BeFalse();
+        plus.IsAvailable(SaslTestKit.CreateContext(none, secure: true, binding: [1], protocol: SslProtocols.Tls12, unique: [2])).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls12, true, true, false, true)] // tls-unique: what a TLS 1.2 client sends
+    [InlineData(SslProtocols.Tls12, false, true, false, false)] // no tls-unique from the platform
+    [InlineData(SslProtocols.Tls12, false, true, true, false)] // the TLS 1.3 option does not apply to TLS 1.2
+    [InlineData(SslProtocols.Tls12, true, false, false, true)] // an Ed25519 certificate: tls-unique still works
+    [InlineData(SslProtocols.Tls13, false, true, false, false)] // clients send tls-exporter, which cannot be verified
+    [InlineData(SslProtocols.Tls13, false, true, true, true)] // opted in, for clients that use tls-server-end-point
+    [InlineData(SslProtocols.Tls13, false, false, true, false)] // opted in, but the certificate gives no binding
+    public void Plus_is_offered_only_where_the_likely_binding_can_be_verified(
+        SslProtocols protocol, bool unique, bool serverEndPoint, bool optIn, bool offered)
+    {
+        var options = new SmtpAuthenticationOptions { ScramCredentialProvider = new TestScramProvider(), AdvertiseScramPlusOnTls13 = optIn };
+        var context = SaslTestKit.CreateContext(options, secure: true, binding: serverEndPoint ? [1] : null, protocol: protocol,
+            unique: unique ? [2] : null);
+
+        new ScramSha256Mechanism(true).IsAvailable(context).Should().Be(offered);
+        new ScramSha256Mechanism(false).IsAvailable(context).Should().BeTrue("SCRAM-SHA-256 is always offered");
     }
 
     [Fact]

@@ -11,7 +11,10 @@ public static class TestCertificates
     /// <summary>The test root CA (with its key).</summary>
     public static X509Certificate2 Ca => LazyCa.Value;
 
-    /// <summary>Issues an ECDSA P-256 server certificate for <paramref name="names"/> (DNS SANs), signed by <see cref="Ca"/>.</summary>
+    /// <summary>
+    /// Issues an ECDSA P-256 server certificate for <paramref name="names"/> (DNS SANs; a name that is an IP address
+    /// becomes an IP address SAN), signed by <see cref="Ca"/>.
+    /// </summary>
     public static X509Certificate2 IssueServer(params string[] names)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -19,7 +22,14 @@ public static class TestCertificates
         var san = new SubjectAlternativeNameBuilder();
         foreach (var name in names)
         {
-            san.AddDnsName(name);
+            if (System.Net.IPAddress.TryParse(name, out var address))
+            {
+                san.AddIpAddress(address);
+            }
+            else
+            {
+                san.AddDnsName(name);
+            }
         }
 
         request.CertificateExtensions.Add(san.Build());
