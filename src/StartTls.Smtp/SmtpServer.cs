@@ -59,7 +59,7 @@ public sealed class SmtpServer : IAsyncDisposable
         var serverName = string.IsNullOrWhiteSpace(options.ServerName) ? Environment.MachineName : options.ServerName;
         _services = new ServerServices(new ProtocolSettings(options, serverName), messageStore,
             mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger, Tls.TlsSettings.Create(options.Tls));
-        Limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp);
+        Limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp, Logger);
     }
 
     /// <summary>The addresses the server is listening on, with real port numbers; empty before <see cref="StartAsync"/>.</summary>
@@ -117,6 +117,7 @@ public sealed class SmtpServer : IAsyncDisposable
             throw;
         }
 
+        FileDescriptorBudget.Apply(Limiter, Logger); // may lower MaxConnections to what the descriptor limit allows
         foreach (var listener in _listeners)
         {
             listener.Start();

@@ -59,7 +59,14 @@ internal static class SocketConnectionHandler
     {
         SmtpMetrics.ConnectionsRefused.Add(1);
         var reply = limit == LimitResult.TooManyConnections ? Replies.TooManyConnections : Replies.TooManyConnectionsFromIp;
-        Log.ConnectionLimited(server.Logger, remote?.Address, reply.Message);
+        server.Limiter.LogRefusal(remote?.Address, limit, reply.Message);
+        if (!server.Limiter.TryStartRefusal())
+        {
+            // Enough refusals are already waiting for their clients; close this one at once, without the 421.
+            socket.Dispose();
+            return;
+        }
+
         try
         {
             // On an implicit-TLS endpoint the client expects a handshake: no plaintext byte, just the close (RFC 8314).
@@ -79,6 +86,7 @@ internal static class SocketConnectionHandler
         finally
         {
             socket.Dispose();
+            server.Limiter.EndRefusal();
         }
     }
 
