@@ -64,6 +64,9 @@ internal sealed class SocketListener : IAsyncDisposable
     /// <summary>The bound address, with the real port when port 0 was asked for.</summary>
     public IPEndPoint EndPoint { get; }
 
+    /// <summary>The listening socket; tests shut it down to make every accept fail at once.</summary>
+    internal Socket Socket => _socket;
+
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
     /// <summary>Stops accepting; connections already accepted are not touched.</summary>
