@@ -37,9 +37,16 @@ internal sealed class IntervalLogThrottle<TDetail> : IDisposable
         _logSummary = logSummary;
 
         // A long-lived timer must not keep its creator's execution context (its AsyncLocals) alive.
-        using (ExecutionContext.SuppressFlow())
+        if (ExecutionContext.IsFlowSuppressed())
         {
-            _timer = timeProvider.CreateTimer(static state => ((IntervalLogThrottle<TDetail>)state!).OnIntervalEnd(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer = CreateTimer(timeProvider);
+        }
+        else
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                _timer = CreateTimer(timeProvider);
+            }
         }
     }
 
@@ -119,6 +126,9 @@ internal sealed class IntervalLogThrottle<TDetail> : IDisposable
 
         _logSummary(count, Interval, last);
     }
+
+    private ITimer CreateTimer(TimeProvider timeProvider)
+        => timeProvider.CreateTimer(static state => ((IntervalLogThrottle<TDetail>)state!).OnIntervalEnd(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 
     private (long Count, TDetail Last) TakeSuppressed()
     {

@@ -104,6 +104,16 @@ public sealed class IntervalLogThrottleTests
         }
     }
 
+    [Fact]
+    public void It_can_be_created_where_the_execution_context_flow_is_already_suppressed()
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            using var throttle = new IntervalLogThrottle<int>(Interval, TimeProvider.System, static _ => { }, static (_, _, _) => { });
+            throttle.Record(1);
+        }
+    }
+
     private static (FakeTimeProvider Time, List<string> Lines, IntervalLogThrottle<int> Throttle) Create()
     {
         var time = new FakeTimeProvider();
