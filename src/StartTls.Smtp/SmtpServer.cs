@@ -75,7 +75,7 @@ public sealed class SmtpServer : IAsyncDisposable
         var serverName = string.IsNullOrWhiteSpace(options.ServerName) ? Environment.MachineName : options.ServerName;
         var clock = timeProvider is null ? ServerClock.System : new ServerClock(timeProvider);
         var logger = Logger;
-        var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp, options.StressThreshold);
+        var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp, options.StressThreshold, Logger, clock.Time);
         var metrics = new SmtpMetrics(meterFactory, serverName) { StressProbe = () => limiter.UnderStress ? 1 : 0 };
         var heartbeat = new DeadlineHeartbeat(clock, ex => Log.HeartbeatCallbackFailed(logger, ex), () => limiter.UnderStress);
         _services = new ServerServices(new ProtocolSettings(options, serverName), messageStore,
@@ -90,6 +90,9 @@ public sealed class SmtpServer : IAsyncDisposable
     public int ConnectionCount => _connections.Count;
 
     internal ILogger Logger { get; }
+
+    /// <summary>The connection limits of every transport (and the stress state).</summary>
+    internal ConnectionLimiter Limiter => _services.Limiter;
 
     /// <summary>Binds every endpoint and starts accepting connections. With no endpoint configured, listens on 127.0.0.1:2525.</summary>
     /// <param name="cancellationToken">Cancels the start.</param>
@@ -135,6 +138,7 @@ public sealed class SmtpServer : IAsyncDisposable
             throw;
         }
 
+        FileDescriptorBudget.Apply(_services.Limiter, Logger); // may lower MaxConnections to what the descriptor limit allows
         foreach (var listener in _listeners)
         {
             listener.Start();
@@ -238,14 +242,15 @@ public sealed class SmtpServer : IAsyncDisposable
         _services.Metrics.Dispose();
     }
 
-    internal async Task ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, EndpointSettings endpoint, Action? abort, CancellationToken cancellationToken)
+    /// <returns>True when the connection was served, false when a limit refused it.</returns>
+    internal async Task<bool> ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, EndpointSettings endpoint, Action? abort, CancellationToken cancellationToken)
     {
         var address = (remoteEndPoint as IPEndPoint)?.Address;
         var limit = _services.Limiter.TryAcquire(address);
         if (limit != LimitResult.Accepted)
         {
-            await RefuseAsync(transport, address, limit, endpoint).ConfigureAwait(false);
-            return;
+            await RefuseAsync(transport, address, limit, endpoint, abort).ConfigureAwait(false);
+            return false;
         }
 
         var metrics = _services.Metrics;
@@ -276,18 +281,27 @@ public sealed class SmtpServer : IAsyncDisposable
             metrics.ActiveConnections.Add(-1, endpoint.MetricTag);
             NoteStress();
         }
+
+        return true;
     }
 
-    private async Task RefuseAsync(IDuplexPipe transport, IPAddress? address, LimitResult limit, EndpointSettings endpoint)
+    private async Task RefuseAsync(IDuplexPipe transport, IPAddress? address, LimitResult limit, EndpointSettings endpoint, Action? abort)
     {
         var reply = limit == LimitResult.TooManyConnections ? Replies.TooManyConnections : Replies.TooManyConnectionsFromIp;
         _services.Metrics.ConnectionsRefused.Add(1, endpoint.MetricTag,
             new KeyValuePair<string, object?>("reason", limit == LimitResult.TooManyConnections ? "max_connections" : "max_connections_per_ip"));
-        Log.ConnectionLimited(Logger, address, reply.Message);
+        _services.Limiter.LogRefusal(address, limit, reply.Message);
 
         // On an implicit-TLS endpoint the client expects a handshake: no plaintext byte, just the close (RFC 8314).
         if (endpoint.ImplicitTls)
         {
+            return;
+        }
+
+        if (!_services.Limiter.TryStartRefusal())
+        {
+            // Enough refusals are already waiting for their clients: cut this one off, without the 421.
+            abort?.Invoke();
             return;
         }
 
@@ -301,6 +315,10 @@ public sealed class SmtpServer : IAsyncDisposable
         catch (Exception)
 #pragma warning restore CA1031
         {
+        }
+        finally
+        {
+            _services.Limiter.EndRefusal();
         }
     }
 

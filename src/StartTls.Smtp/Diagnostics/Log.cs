@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace StartTls.Smtp.Diagnostics;
@@ -17,8 +18,23 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Warning, "Shutdown deadline passed; aborting {Count} connection(s)")]
     public static partial void AbortingConnections(ILogger logger, int count);
 
-    [LoggerMessage(4, LogLevel.Warning, "Accepting a connection failed")]
-    public static partial void AcceptFailed(ILogger logger, Exception exception);
+    [LoggerMessage(4, LogLevel.Warning, "Accepting a connection on {EndPoint} failed ({SocketError}); further failures are summarised every {Interval}")]
+    public static partial void AcceptFailed(ILogger logger, EndPoint endPoint, SocketError socketError, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Warning, "Accepting a connection on {EndPoint} failed {Count} more time(s) in {Interval}, the last with {SocketError}")]
+    public static partial void AcceptFailures(ILogger logger, EndPoint endPoint, long count, TimeSpan interval, SocketError socketError);
+
+    [LoggerMessage(8, LogLevel.Error, "Serving a connection accepted on {EndPoint} failed before it started; connection closed. Further failures are summarised every {Interval}")]
+    public static partial void DispatchFailed(ILogger logger, EndPoint endPoint, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Error, "Serving a connection accepted on {EndPoint} failed before it started {Count} more time(s) in {Interval}, the last with {ExceptionType}")]
+    public static partial void DispatchFailures(ILogger logger, EndPoint endPoint, long count, TimeSpan interval, string exceptionType);
+
+    [LoggerMessage(6, LogLevel.Warning, "The open file limit (RLIMIT_NOFILE) is {SoftLimit} (hard limit {HardLimit}) and {Open} descriptors are open; keeping {Reserve} in reserve, MaxConnections {Configured} is lowered to {Effective}. Raise the limit (systemd LimitNOFILE=, docker --ulimit nofile=) to serve more")]
+    public static partial void MaxConnectionsLowered(ILogger logger, long softLimit, long hardLimit, int open, int reserve, int configured, int effective);
+
+    [LoggerMessage(7, LogLevel.Debug, "The open file limit (RLIMIT_NOFILE) is {SoftLimit} and {Open} descriptors are open: room for MaxConnections {MaxConnections} and a reserve of {Reserve}")]
+    public static partial void FileDescriptorsSufficient(ILogger logger, long softLimit, int open, int maxConnections, int reserve);
 
     [LoggerMessage(5, LogLevel.Warning, "{Count} connection(s) did not end after they were aborted; the server stopped without them")]
     public static partial void ConnectionsAbandoned(ILogger logger, int count);
@@ -40,6 +56,9 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Warning, "Refused connection from {RemoteAddress}: {Reason}")]
     public static partial void ConnectionLimited(ILogger logger, IPAddress? remoteAddress, string reason);
+
+    [LoggerMessage(16, LogLevel.Warning, "Refused {Count} more connection(s) in {Interval}, the last from {RemoteAddress}: {Reason}")]
+    public static partial void ConnectionsLimited(ILogger logger, long count, TimeSpan interval, IPAddress? remoteAddress, string reason);
 
     [LoggerMessage(13, LogLevel.Information, "[{SessionId}] Connection refused by the session handler with {Code}")]
     public static partial void ConnectionRefusedByHandler(ILogger logger, string sessionId, int code);

@@ -14,6 +14,7 @@ internal static class SocketConnectionHandler
 
     public static async Task HandleAsync(Socket socket, SmtpServer server, EndpointSettings endpoint)
     {
+        var served = false;
         try
         {
             socket.NoDelay = true;
@@ -24,12 +25,21 @@ internal static class SocketConnectionHandler
                 var transport = new DuplexPipe(gate, PipeReader.Create(gate, StreamPipeSettings.Reader), PipeWriter.Create(stream, StreamPipeSettings.Writer));
 
                 // Limits, metrics and policy are the server's, as for every other transport.
-                await server.ServeAsync(transport, socket.RemoteEndPoint, socket.LocalEndPoint, endpoint, abort: socket.Dispose, CancellationToken.None).ConfigureAwait(false);
+                served = await server.ServeAsync(transport, socket.RemoteEndPoint, socket.LocalEndPoint, endpoint, abort: socket.Dispose, CancellationToken.None).ConfigureAwait(false);
                 await transport.Input.CompleteAsync().ConfigureAwait(false);
                 await transport.Output.CompleteAsync().ConfigureAwait(false);
             }
 
-            await CloseGracefullyAsync(socket).ConfigureAwait(false);
+            if (served)
+            {
+                await CloseGracefullyAsync(socket).ConfigureAwait(false);
+            }
+            else
+            {
+                // Refused by a limit: the client has said nothing yet, so closing at once sends no RST over the 421,
+                // and a flood of refusals holds no descriptor for a linger.
+                socket.Shutdown(SocketShutdown.Send);
+            }
         }
 #pragma warning disable CA1031 // Whatever happened to one socket, the server goes on.
         catch (Exception)

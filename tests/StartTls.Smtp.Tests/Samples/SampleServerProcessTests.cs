@@ -74,7 +74,7 @@ public sealed class SampleServerProcessTests
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -82,20 +82,34 @@ public sealed class SampleServerProcessTests
     }
 
     /// <summary>The sample server, run with the same <c>dotnet</c> host as the tests, its output collected.</summary>
-    private sealed class SampleProcess : IDisposable
+    internal sealed class SampleProcess : IDisposable
     {
         private readonly Process _process;
         private readonly ConcurrentQueue<string> _output = new();
+        private readonly List<(Predicate<string> Match, TaskCompletionSource<string> Found)> _waiters = [];
 
         private SampleProcess(Process process) => _process = process;
 
         public string Output => string.Join('\n', _output);
 
+        public IReadOnlyCollection<string> Lines => _output;
+
         public int ExitCode => _process.ExitCode;
 
+        public int Id => _process.Id;
+
+        public bool HasExited => _process.HasExited;
+
         public static SampleProcess Start(string workingDirectory, params string[] args)
+            => Start(workingDirectory, launcher: [], environment: new Dictionary<string, string>(), args);
+
+        /// <summary>
+        /// Starts the sample through <paramref name="launcher"/> (e.g. <c>prlimit --nofile=N:N</c>; empty for none), with
+        /// <paramref name="environment"/> added after the caller's Smtp__/Maildir__/Logging__ variables are removed.
+        /// </summary>
+        public static SampleProcess Start(string workingDirectory, IReadOnlyList<string> launcher, IReadOnlyDictionary<string, string> environment, params string[] args)
         {
-            var info = new ProcessStartInfo(DotnetHost())
+            var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : DotnetHost())
             {
                 WorkingDirectory = workingDirectory,
                 RedirectStandardOutput = true,
@@ -103,6 +117,16 @@ public sealed class SampleServerProcessTests
                 RedirectStandardInput = true,
                 UseShellExecute = false,
             };
+            if (launcher.Count > 0)
+            {
+                foreach (var arg in launcher.Skip(1))
+                {
+                    info.ArgumentList.Add(arg);
+                }
+
+                info.ArgumentList.Add(DotnetHost());
+            }
+
             info.ArgumentList.Add(SampleDll());
             foreach (var arg in args)
             {
@@ -116,10 +140,16 @@ public sealed class SampleServerProcessTests
                 info.Environment.Remove(name);
             }
 
-            var process = new Process { StartInfo = info };
+            foreach (var (name, value) in environment)
+            {
+                info.Environment[name] = value;
+            }
+
+            var process = new Process { StartInfo = info, EnableRaisingEvents = true };
             var sample = new SampleProcess(process);
             process.OutputDataReceived += (_, e) => sample.Collect(e.Data);
             process.ErrorDataReceived += (_, e) => sample.Collect(e.Data);
+            process.Exited += (_, _) => sample.FailWaiters();
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
@@ -145,6 +175,44 @@ public sealed class SampleServerProcessTests
 
                     await Task.Delay(50);
                 }
+            }
+        }
+
+        /// <summary>Completes with the first output line (already collected or still to come) that matches.</summary>
+        public async Task<string> WaitForLineAsync(Predicate<string> match, TimeSpan timeout)
+        {
+            var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_waiters)
+            {
+                _waiters.Add((match, found));
+            }
+
+            foreach (var line in _output)
+            {
+                if (match(line))
+                {
+                    found.TrySetResult(line);
+                }
+            }
+
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // the last lines
+                if (_output.FirstOrDefault(l => match(l)) is { } last)
+                {
+                    found.TrySetResult(last);
+                }
+
+                found.TrySetException(new InvalidOperationException($"The sample has exited; output:\n{Output}"));
+            }
+
+            try
+            {
+                return await found.Task.WaitAsync(timeout);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"No matching line within {timeout} (exited: {_process.HasExited}); output:\n{Output}");
             }
         }
 
@@ -184,11 +252,34 @@ public sealed class SampleServerProcessTests
             _process.Dispose();
         }
 
+        private void FailWaiters()
+        {
+            // Let the output still in the pipes arrive first.
+            _process.WaitForExit();
+            lock (_waiters)
+            {
+                foreach (var (_, found) in _waiters)
+                {
+                    found.TrySetException(new InvalidOperationException($"The sample exited with code {_process.ExitCode}; output:\n{Output}"));
+                }
+            }
+        }
+
         private void Collect(string? line)
         {
             if (line is not null)
             {
                 _output.Enqueue(line);
+                lock (_waiters)
+                {
+                    foreach (var (match, found) in _waiters)
+                    {
+                        if (!found.Task.IsCompleted && match(line))
+                        {
+                            found.TrySetResult(line);
+                        }
+                    }
+                }
             }
         }
 
