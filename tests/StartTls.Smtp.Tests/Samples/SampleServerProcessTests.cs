@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using StartTls.Smtp.Tests.Infrastructure;
@@ -12,13 +10,10 @@ public sealed class SampleServerProcessTests
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(15);
 
-    [Fact]
+    [SkippableFact]
     public async Task Sample_stores_a_message_in_the_maildir_and_stops_gracefully_on_SIGTERM()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-        {
-            return; // SIGTERM is a Unix signal.
-        }
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "SIGTERM is a Unix signal: there is none to send on this OS");
 
         var work = Directory.CreateTempSubdirectory("starttls-sample-");
         var maildir = Path.Combine(work.FullName, "mail");
@@ -44,7 +39,7 @@ public sealed class SampleServerProcessTests
                 .And.EndWith("\r\nSubject: end to end\r\n\r\nHello from the test.\r\n.dot\r\n");
             Directory.GetFiles(Path.Combine(maildir, "tmp")).Should().BeEmpty();
 
-            sample.SendSigterm();
+            await sample.SendSigtermAsync();
             (await sample.WaitForExitAsync(ExitTimeout)).Should().BeTrue("the server should stop within {0}; output:\n{1}", ExitTimeout, sample.Output);
             sample.ExitCode.Should().Be(0, "output:\n{0}", sample.Output);
             sample.Output.Should().Contain($"listening on 127.0.0.1:{port}").And.Contain(maildir).And.Contain("SMTP server stopped");
@@ -81,116 +76,50 @@ public sealed class SampleServerProcessTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>The sample server, run with the same <c>dotnet</c> host as the tests, its output collected.</summary>
+    /// <summary>The sample server, run with the same <c>dotnet</c> host as the tests through <see cref="CliTool"/>, its output collected.</summary>
     private sealed class SampleProcess : IDisposable
     {
-        private readonly Process _process;
-        private readonly ConcurrentQueue<string> _output = new();
+        private readonly CliProcess _process;
 
-        private SampleProcess(Process process) => _process = process;
+        private SampleProcess(CliProcess process) => _process = process;
 
-        public string Output => string.Join('\n', _output);
+        public string Output => _process.Output;
 
         public int ExitCode => _process.ExitCode;
 
         public static SampleProcess Start(string workingDirectory, params string[] args)
-        {
-            var info = new ProcessStartInfo(DotnetHost())
+            => new(CliTool.Start(DotnetHost(), [SampleDll(), .. args], info =>
             {
-                WorkingDirectory = workingDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            };
-            info.ArgumentList.Add(SampleDll());
-            foreach (var arg in args)
-            {
-                info.ArgumentList.Add(arg);
-            }
+                info.WorkingDirectory = workingDirectory;
 
-            // Only the flags configure the server under test.
-            foreach (var name in info.Environment.Keys.Where(static k => k.StartsWith("Smtp__", StringComparison.OrdinalIgnoreCase)
-                         || k.StartsWith("Maildir__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase)).ToList())
-            {
-                info.Environment.Remove(name);
-            }
+                // Only the flags configure the server under test.
+                foreach (var name in info.Environment.Keys.Where(static k => k.StartsWith("Smtp__", StringComparison.OrdinalIgnoreCase)
+                             || k.StartsWith("Maildir__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase)).ToList())
+                {
+                    info.Environment.Remove(name);
+                }
+            }));
 
-            var process = new Process { StartInfo = info };
-            var sample = new SampleProcess(process);
-            process.OutputDataReceived += (_, e) => sample.Collect(e.Data);
-            process.ErrorDataReceived += (_, e) => sample.Collect(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return sample;
-        }
-
-        /// <summary>Connects as soon as the server accepts, failing early if the process has exited.</summary>
+        /// <summary>Connects once the server says it is listening; fails early if the process exits first.</summary>
         public async Task<RawSmtpClient> ConnectAsync(IPEndPoint endPoint, TimeSpan timeout)
         {
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    return await RawSmtpClient.ConnectAsync(endPoint);
-                }
-                catch (SocketException) when (deadline.Elapsed < timeout)
-                {
-                    if (_process.HasExited)
-                    {
-                        throw new InvalidOperationException($"The sample exited with code {_process.ExitCode} before listening:\n{Output}");
-                    }
-
-                    await Task.Delay(50);
-                }
-            }
+            (await _process.WaitForOutputAsync("listening on " + endPoint, timeout)).Should()
+                .BeTrue("the sample should listen on {0} (exited: {1}); output:\n{2}", endPoint, _process.HasExited, Output);
+            return await RawSmtpClient.ConnectAsync(endPoint);
         }
 
-        public void SendSigterm()
+        public async Task SendSigtermAsync()
         {
             // Process.Kill is SIGKILL; the graceful path needs SIGTERM.
-            using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
-            kill.WaitForExit();
-            kill.ExitCode.Should().Be(0);
+            var kill = await CliTool.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.ExitCode.Should().Be(0, kill.ToString());
         }
 
-        public async Task<bool> WaitForExitAsync(TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-                return true;
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
-        }
+        public Task<bool> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
-        public void KillIfRunning()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
+        public void KillIfRunning() => _process.Kill();
 
-        public void Dispose()
-        {
-            KillIfRunning();
-            _process.Dispose();
-        }
-
-        private void Collect(string? line)
-        {
-            if (line is not null)
-            {
-                _output.Enqueue(line);
-            }
-        }
+        public void Dispose() => _process.Dispose();
 
         private static string DotnetHost()
         {
