@@ -92,7 +92,7 @@ public sealed class DelegateMessageStore : IMessageStore
     }
 }
 
-/// <summary>Runs tests in this collection alone: they measure memory or change process-wide culture.</summary>
+/// <summary>Runs tests in this collection alone: they measure memory, change process-wide culture, or run 1,000-iteration races.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SerialTests
 {

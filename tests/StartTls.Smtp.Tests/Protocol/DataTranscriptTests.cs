@@ -52,11 +52,15 @@ public sealed class DataTranscriptTests
     [Fact]
     public async Task Data_content_split_one_byte_per_write()
     {
+        // In memory: each byte is read by the server before the next is written.
         await using var server = await TestServer.StartAsync();
-        await using var client = await server.ConnectAsync();
-        await client.StartDataAsync();
+        await using var client = await PipeConnection.ConnectAsync(server);
+        (await client.EhloAsync()).Should().StartWith("250");
+        (await client.CommandAsync("MAIL FROM:<a@c.test>")).Should().Be("250 2.1.0 Sender OK");
+        (await client.CommandAsync("RCPT TO:<b@s.test>")).Should().Be("250 2.1.5 Recipient OK");
+        (await client.CommandAsync("DATA")).Should().StartWith("354 ");
         await client.SendByteByByteAsync("Subject: slow\r\n\r\n..dot\r\nline\r\n.\r\n");
-        (await client.ReadCodeAsync()).Should().Be("250 2.0.0");
+        RawSmtpClientExtensions.Code(await client.ReadReplyAsync()).Should().Be("250 2.0.0");
         server.Messages.Messages.Should().ContainSingle().Which.GetContentAsString().Should().Be("Subject: slow\r\n\r\n.dot\r\nline\r\n");
     }
 

@@ -11,6 +11,8 @@ namespace StartTls.Smtp.Tests.Tls;
 /// The cutover under timing pressure, 1,000 times each, in concurrent batches: T04 (STARTTLS then MAIL at once — the
 /// MAIL never gets a 250) and T08 (a ClientHello sent the instant the 220 starts arriving — every handshake succeeds).
 /// </summary>
+/// <remarks>In the serial collection: 1,000 connections in batches of 50 would otherwise compete with every other test class for the machine, and the pressure on them is the point.</remarks>
+[Collection(SerialTests.Name)]
 public sealed class StartTlsRaceTests(ITestOutputHelper output)
 {
     private const int Iterations = 1000;

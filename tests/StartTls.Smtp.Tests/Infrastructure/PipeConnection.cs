@@ -1,0 +1,338 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+
+namespace StartTls.Smtp.Tests.Infrastructure;
+
+/// <summary>
+/// One SMTP session served in memory through <see cref="SmtpServer.ServeAsync(IDuplexPipe, EndPoint?, EndPoint?, CancellationToken)"/>
+/// (the only place the tests call it): the test writes into the server's input pipe and flushes each piece explicitly,
+/// so how bytes arrive is decided by the test, not by TCP or the clock. <see cref="SendPieceAsync"/> waits until the
+/// server has read a piece and asks for more before the next one is written: a split can never be coalesced.
+/// </summary>
+public sealed class PipeConnection : IAsyncDisposable
+{
+    /// <summary>How long a read may wait before the test fails; it only bounds a failing test.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Pipe _toServer;
+    private readonly Pipe _toClient = new(new PipeOptions(useSynchronizationContext: false));
+    private readonly ObservedReader _serverInput;
+    private readonly StringBuilder _received = new();
+    private readonly Lock _lock = new();
+    private readonly Task _session;
+    private readonly Task _pump;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _closed;
+    private int _position;
+    private long _written;
+
+    private PipeConnection(SmtpServer server, PipeOptions? toServer, CancellationToken cancellationToken)
+    {
+        _toServer = new Pipe(toServer ?? new PipeOptions(useSynchronizationContext: false));
+        _serverInput = new ObservedReader(_toServer.Reader);
+        _session = ServeAsync(server, cancellationToken);
+        _pump = PumpAsync();
+    }
+
+    /// <summary>The client's address the server sees.</summary>
+    public static IPEndPoint RemoteEndPoint { get; } = new(IPAddress.Loopback, 40000);
+
+    /// <summary>The server's address the server sees.</summary>
+    public static IPEndPoint LocalEndPoint { get; } = new(IPAddress.Loopback, 25);
+
+    /// <summary>What the client writes to the server, for tests that drive the pipe themselves (flooding, back-pressure).</summary>
+    public PipeWriter Input => _toServer.Writer;
+
+    /// <summary>Completes when the server has ended the session.</summary>
+    public Task Session => _session;
+
+    /// <summary>Starts a session without reading the greeting; <paramref name="toServer"/> sets the input pipe's thresholds.</summary>
+    public static PipeConnection Start(SmtpServer server, PipeOptions? toServer = null, CancellationToken cancellationToken = default)
+        => new(server, toServer, cancellationToken);
+
+    /// <summary>Starts a session and reads the 220 greeting.</summary>
+    public static async Task<PipeConnection> ConnectAsync(TestServer server)
+    {
+        var connection = Start(server.Server);
+        (await connection.ReadReplyAsync()).Should().StartWith("220 ");
+        return connection;
+    }
+
+    /// <summary>Writes <paramref name="text"/> and flushes it, without waiting for the server.</summary>
+    public async Task SendAsync(string text)
+    {
+        var bytes = Encoding.Latin1.GetBytes(text);
+        _written += bytes.Length;
+        await _toServer.Writer.WriteAsync(bytes);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="text"/>, flushes it, and waits until the server has read everything sent so far and asks
+    /// for more: the next write arrives as a separate piece.
+    /// </summary>
+    public async Task SendPieceAsync(string text)
+    {
+        await SendAsync(text);
+        await _serverInput.WaitUntilCaughtUpAsync(_written, DefaultTimeout);
+    }
+
+    /// <summary>Sends each byte of <paramref name="text"/> as its own piece.</summary>
+    public async Task SendByteByByteAsync(string text)
+    {
+        foreach (var c in text)
+        {
+            await SendPieceAsync(c.ToString());
+        }
+    }
+
+    /// <summary>Sends a command line and reads its reply.</summary>
+    public async Task<string> CommandAsync(string line)
+    {
+        await SendAsync(line + "\r\n");
+        return await ReadReplyAsync();
+    }
+
+    public Task<string> EhloAsync(string name = "client.test") => CommandAsync("EHLO " + name);
+
+    /// <summary>One line without its CRLF, or null once the session has ended and nothing more is left.</summary>
+    public async Task<string?> ReadLineAsync(TimeSpan? timeout = null)
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                var text = _received.ToString(_position, _received.Length - _position);
+                var end = text.IndexOf('\n', StringComparison.Ordinal);
+                if (end >= 0)
+                {
+                    _position += end + 1;
+                    return text[..end].TrimEnd('\r');
+                }
+
+                if (_closed)
+                {
+                    return null;
+                }
+
+                changed = _changed.Task;
+            }
+
+            try
+            {
+                await changed.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException("No complete line from the server in time; unread: " + Unread());
+            }
+        }
+    }
+
+    /// <summary>One reply, its lines joined with CRLF.</summary>
+    public async Task<string> ReadReplyAsync(TimeSpan? timeout = null)
+    {
+        var lines = new List<string>();
+        while (true)
+        {
+            var line = await ReadLineAsync(timeout) ?? throw new EndOfStreamException("The session ended while waiting for a reply; got: " + string.Join(" | ", lines));
+            lines.Add(line);
+            if (line.Length < 4 || line[3] != '-')
+            {
+                return string.Join("\r\n", lines);
+            }
+        }
+    }
+
+    /// <summary>Waits for the server to end the session and returns everything it wrote that was not read yet.</summary>
+    public async Task<string> ReadToEndAsync(TimeSpan? timeout = null)
+    {
+        await _pump.WaitAsync(timeout ?? DefaultTimeout);
+        return Unread(consume: true);
+    }
+
+    /// <summary>The client closes its side: the server sees the end of its input.</summary>
+    public async Task CompleteInputAsync() => await _toServer.Writer.CompleteAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _toServer.Writer.CompleteAsync();
+        try
+        {
+            await _session.WaitAsync(DefaultTimeout);
+        }
+        finally
+        {
+            await _pump.WaitAsync(DefaultTimeout);
+        }
+    }
+
+    private async Task ServeAsync(SmtpServer server, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await server.ServeAsync(new DuplexPipe(_serverInput, _toClient.Writer), RemoteEndPoint, LocalEndPoint, cancellationToken);
+        }
+        finally
+        {
+            // ServeAsync leaves closing the transport to its caller.
+            await _toClient.Writer.CompleteAsync();
+            await _toServer.Reader.CompleteAsync();
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        var reader = _toClient.Reader;
+        while (true)
+        {
+            var result = await reader.ReadAsync();
+            var text = Encoding.Latin1.GetString(result.Buffer);
+            reader.AdvanceTo(result.Buffer.End);
+            TaskCompletionSource changed;
+            lock (_lock)
+            {
+                _received.Append(text);
+                _closed = result.IsCompleted;
+                changed = _changed;
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            changed.TrySetResult();
+            if (result.IsCompleted)
+            {
+                await reader.CompleteAsync();
+                return;
+            }
+        }
+    }
+
+    private string Unread(bool consume = false)
+    {
+        lock (_lock)
+        {
+            var text = _received.ToString(_position, _received.Length - _position);
+            if (consume)
+            {
+                _position = _received.Length;
+            }
+
+            return text;
+        }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input => input;
+
+        public PipeWriter Output => output;
+    }
+
+    /// <summary>
+    /// The server's side of the input pipe. It counts the bytes delivered to the server; a read that cannot complete
+    /// at once means the server has examined everything delivered and waits for more, so it has caught up to that count.
+    /// </summary>
+    private sealed class ObservedReader(PipeReader inner) : PipeReader
+    {
+        private readonly Lock _lock = new();
+        private ReadOnlySequence<byte> _last;
+        private long _consumed;
+        private long _delivered;
+        private long _caughtUp = -1;
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once the server has taken in at least <paramref name="bytes"/> bytes and waits for more.</summary>
+        public async Task WaitUntilCaughtUpAsync(long bytes, TimeSpan timeout)
+        {
+            using var deadline = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                Task changed;
+                lock (_lock)
+                {
+                    if (_caughtUp >= bytes)
+                    {
+                        return;
+                    }
+
+                    changed = _changed.Task;
+                }
+
+                try
+                {
+                    await changed.WaitAsync(deadline.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new TimeoutException($"The server did not take in {bytes} bytes and wait for more (it has {_delivered}).");
+                }
+            }
+        }
+
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            var read = inner.ReadAsync(cancellationToken);
+            if (read.IsCompleted)
+            {
+                return ValueTask.FromResult(Delivered(read.Result));
+            }
+
+            TaskCompletionSource changed;
+            lock (_lock)
+            {
+                _caughtUp = _delivered;
+                changed = _changed;
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            changed.TrySetResult();
+            return AwaitAsync(read);
+        }
+
+        public override bool TryRead(out ReadResult result)
+        {
+            if (!inner.TryRead(out result))
+            {
+                return false;
+            }
+
+            Delivered(result);
+            return true;
+        }
+
+        public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+        {
+            lock (_lock)
+            {
+                _consumed += _last.Slice(_last.Start, consumed).Length;
+            }
+
+            inner.AdvanceTo(consumed, examined);
+        }
+
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+        private async ValueTask<ReadResult> AwaitAsync(ValueTask<ReadResult> read) => Delivered(await read);
+
+        private ReadResult Delivered(ReadResult result)
+        {
+            lock (_lock)
+            {
+                _last = result.Buffer;
+                _delivered = _consumed + result.Buffer.Length;
+            }
+
+            return result;
+        }
+    }
+}
