@@ -428,7 +428,7 @@ public sealed class AuthAttackTests
     {
         var users = NewUsers();
         users.Inner.AddUser("attacker", "pw");
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsServer(users, a =>
         {
             a.AllowInsecureAuthentication = true;
@@ -464,7 +464,7 @@ public sealed class AuthAttackTests
     public async Task T13_without_a_new_auth_nothing_is_accepted_after_starttls()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsServer(users, a => a.AllowInsecureAuthentication = true), store);
 
         // Without RequireAuthentication, mail after STARTTLS is accepted, but not as the pre-TLS identity.

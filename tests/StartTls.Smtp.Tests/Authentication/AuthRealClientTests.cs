@@ -29,7 +29,7 @@ public sealed class AuthRealClientTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Task<TestServer> StartAsync(CountingUserStore users, IdentityCapturingStore store)
+    private static Task<TestServer> StartAsync(CountingUserStore users, SessionRecorder store)
         => TestServer.StartAsync(TlsServer(users, a => a.RequireAuthentication = true), store);
 
     private static string Port(TestServer server) => server.Port.ToString(CultureInfo.InvariantCulture);
@@ -84,7 +84,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task MailKit_authenticates_with_each_mechanism_after_a_wrong_secret(string mechanism)
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
         using var transcript = new MemoryStream();
         using var client = await ConnectMailKitAsync(server, transcript);
@@ -118,7 +118,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task MailKit_credentials_overload_picks_the_strongest_mechanism()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
         using var client = await ConnectMailKitAsync(server);
 
@@ -133,7 +133,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task MailKit_without_authentication_is_refused_by_require_authentication()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
         using var client = await ConnectMailKitAsync(server);
 
@@ -151,7 +151,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task SystemNetMail_authenticates_with_login_over_starttls()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
 
         // System.Net.Mail has no per-client certificate callback: its TLS stream takes the global (obsolete)
@@ -242,7 +242,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task Swaks_authenticates_over_starttls(string mechanism)
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
 
         var wrong = await RunSwaksAsync(server, mechanism, "not-the-secret", "wrong");
@@ -318,7 +318,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task Python_smtplib_starttls_then_login()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
 
         var result = await CliTool.RunAsync("python3", ["-c", PythonScript, Port(server), CaPath]);

@@ -77,7 +77,7 @@ public sealed class ShutdownAndListenerTranscriptTests
     {
         Skip.IfNot(System.Net.Sockets.Socket.OSSupportsIPv6, "this machine has no IPv6, so there is no ::1 to listen on");
 
-        var handler = new RecordingSessionHandler();
+        var handler = new SessionRecorder();
         await using var server = await TestServer.StartAsync(o =>
         {
             o.Endpoints.Clear();
@@ -92,7 +92,7 @@ public sealed class ShutdownAndListenerTranscriptTests
         var message = server.Messages.Messages.Should().ContainSingle().Subject;
         message.GetContentAsString().Should().Be("over ipv6\r\n");
         message.RemoteEndPoint.Should().BeOfType<IPEndPoint>().Which.Address.Should().Be(IPAddress.IPv6Loopback);
-        (await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3))).LocalEndPoint.Should().BeOfType<IPEndPoint>().Which.Address.Should().Be(IPAddress.IPv6Loopback);
+        (await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3))).LocalEndPoint.Should().BeOfType<IPEndPoint>().Which.Address.Should().Be(IPAddress.IPv6Loopback);
     }
 
     [SkippableFact]

@@ -12,7 +12,7 @@ public sealed class StartTlsInjectionTests
 {
     private static readonly TimeSpan CloseWithin = TimeSpan.FromSeconds(5);
 
-    private static Task<TestServer> StartAsync(SessionCapturingStore? store = null)
+    private static Task<TestServer> StartAsync(SessionRecorder? store = null)
         => TestServer.StartAsync(TlsTestKit.WithCertificate(), store);
 
     /// <summary>Connects, reads the greeting and EHLO (the P of the catalogue).</summary>
@@ -127,7 +127,7 @@ public sealed class StartTlsInjectionTests
     [Fact]
     public async Task T05_credential_theft_prefix_stores_nothing_and_never_gets_354()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         await using var attacker = await GreetedAsync(server);
         await attacker.SendAsync("STARTTLS\r\nMAIL FROM:<att@c.test>\r\nRCPT TO:<att@s.test>\r\nDATA\r\n");
@@ -152,7 +152,7 @@ public sealed class StartTlsInjectionTests
     [Fact]
     public async Task T05_credential_theft_prefix_sent_after_the_220_closes_the_connection()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         await using var client = await GreetedAsync(server);
         (await client.CommandAsync("STARTTLS")).Should().Be("220 2.0.0 Ready to start TLS");

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Logging;
 using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Tls;
@@ -40,7 +39,7 @@ public sealed class TlsMetricsTests : IDisposable
     [Fact]
     public async Task A_refused_starttls_group_counts_one_violation_and_logs_one_warning()
     {
-        using var logs = new LogLines();
+        using var logs = new LogCapture();
         await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), loggerFactory: logs);
         await using (var client = await server.ConnectAsync())
         {
@@ -90,31 +89,5 @@ public sealed class TlsMetricsTests : IDisposable
         Recorded("smtp.server.tls.handshakes").Should().ContainSingle().Which.Tags.Should().MatchRegex("protocol=TLS1\\.[23]");
         Recorded("smtp.server.tls.handshake_failures").Select(m => m.Tags).Should().BeEquivalentTo(["reason=not_tls", "reason=timeout"]);
         Recorded("smtp.server.protocol_violations").Should().BeEmpty();
-    }
-
-    /// <summary>Collects "Level message" lines from every logger.</summary>
-    private sealed class LogLines : ILoggerFactory, ILogger
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyCollection<string> Lines => _lines;
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => _lines.Enqueue(logLevel + " " + formatter(state, exception));
-
-        public void Dispose()
-        {
-        }
     }
 }

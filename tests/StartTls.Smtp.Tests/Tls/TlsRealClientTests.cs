@@ -29,7 +29,7 @@ public sealed class TlsRealClientTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>A plaintext/STARTTLS endpoint (index 0) and an implicit-TLS endpoint (index 1).</summary>
-    private static Task<TestServer> StartAsync(SessionCapturingStore store) => TestServer.StartAsync(TlsTestKit.WithCertificate(o =>
+    private static Task<TestServer> StartAsync(SessionRecorder store) => TestServer.StartAsync(TlsTestKit.WithCertificate(o =>
         o.Endpoints.Add(new SmtpEndpointOptions { Address = "127.0.0.1:0", ImplicitTls = true })), store);
 
     private static string Port(TestServer server, int index) => server.Server.ListeningEndPoints[index].Port.ToString(CultureInfo.InvariantCulture);
@@ -49,7 +49,7 @@ public sealed class TlsRealClientTests : IDisposable
     [InlineData(SecureSocketOptions.SslOnConnect, 1, true)]
     public async Task MailKit_delivers_over_tls_validating_against_the_test_ca(SecureSocketOptions security, int endpoint, bool isImplicit)
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         using var transcript = new MemoryStream();
         using var client = new SmtpClient(new MailKit.ProtocolLogger(transcript, leaveOpen: true)) { LocalDomain = "mailkit.test", Timeout = 10_000 };
@@ -87,7 +87,7 @@ public sealed class TlsRealClientTests : IDisposable
     [Fact]
     public async Task MailKit_rejects_the_server_when_the_certificate_does_not_match_the_name()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         using var client = new SmtpClient { Timeout = 10_000 };
         client.ServerCertificateValidationCallback = (_, certificate, _, _) => TestCertificates.ValidateAgainstCa(certificate, "other.test");
@@ -100,7 +100,7 @@ public sealed class TlsRealClientTests : IDisposable
     public async Task SystemNetMail_with_enable_ssl_uses_starttls()
     {
         // System.Net.Mail has no per-client validation callback: it takes ServicePointManager's (global, obsolete).
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         var validations = 0;
 #pragma warning disable SYSLIB0014, CS0618
@@ -140,7 +140,7 @@ public sealed class TlsRealClientTests : IDisposable
     [SkippableFact]
     public async Task Swaks_tls_delivers_over_starttls_and_verifies_the_chain()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         var result = await CliTool.RunAsync("swaks",
         [
@@ -160,7 +160,7 @@ public sealed class TlsRealClientTests : IDisposable
     [SkippableFact]
     public async Task Swaks_tlsc_delivers_over_implicit_tls_and_verifies_the_chain()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         var result = await CliTool.RunAsync("swaks",
         [
@@ -178,7 +178,7 @@ public sealed class TlsRealClientTests : IDisposable
     [SkippableFact]
     public async Task Swaks_tls_verify_fails_against_a_server_whose_ca_it_does_not_trust()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         var otherCa = Path.Combine(_dir, "other-ca.pem");
         using (var key = System.Security.Cryptography.ECDsa.Create())
@@ -233,7 +233,7 @@ public sealed class TlsRealClientTests : IDisposable
     [SkippableFact]
     public async Task Python_smtplib_starttls_and_smtp_ssl_deliver_validating_against_the_test_ca()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
 
         var starttls = await CliTool.RunAsync("python3", ["-c", PythonScript, "starttls", Port(server, 0), CaPath]);
@@ -253,7 +253,7 @@ public sealed class TlsRealClientTests : IDisposable
     [SkippableFact]
     public async Task Python_smtplib_starttls_refuses_a_certificate_for_another_name()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         var script = PythonScript.Replace("s._host = \"mx.test\"", "s._host = \"wrong.test\"", StringComparison.Ordinal);
         var result = await CliTool.RunAsync("python3", ["-c", script, "starttls", Port(server, 0), CaPath]);
