@@ -16,18 +16,11 @@ namespace StartTls.Smtp.Tests.Authentication;
 /// </summary>
 public sealed class AuthRealClientTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "starttls-auth-clients-" + Guid.NewGuid().ToString("N"));
+    private readonly ClientCaDirectory _ca = new();
 
-    public AuthRealClientTests()
-    {
-        Directory.CreateDirectory(_dir);
-        CaPath = Path.Combine(_dir, "ca.pem");
-        File.WriteAllText(CaPath, TestCertificates.Ca.ExportCertificatePem() + "\n");
-    }
+    private string CaPath => _ca.CaPath;
 
-    private string CaPath { get; }
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _ca.Dispose();
 
     private static Task<TestServer> StartAsync(CountingUserStore users, SessionRecorder store)
         => TestServer.StartAsync(TlsServer(users, a => a.RequireAuthentication = true), store);

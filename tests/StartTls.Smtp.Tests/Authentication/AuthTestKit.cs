@@ -32,29 +32,24 @@ internal static class AuthTestKit
     /// <paramref name="users"/>, CRAM-MD5 enabled, plus whatever else the test configures.
     /// </summary>
     public static Action<SmtpServerOptions> TlsServer(CountingUserStore users, Action<SmtpAuthenticationOptions>? more = null)
-        => TlsTestKit.WithCertificate(o =>
-        {
-            var auth = o.Authentication;
-            auth.PasswordAuthenticator = users;
-            auth.ScramCredentialProvider = users;
-            auth.CramMd5SecretProvider = users;
-            auth.OAuthTokenValidator = users;
-            auth.EnableCramMd5 = true;
-            more?.Invoke(auth);
-        });
+        => TlsTestKit.WithCertificate(o => UseEveryHook(o.Authentication, users, more));
 
     /// <summary>A plaintext server (no certificate) that allows AUTH without TLS, with every hook set.</summary>
     public static Action<SmtpServerOptions> InsecureServer(CountingUserStore users, Action<SmtpAuthenticationOptions>? more = null) => o =>
     {
-        var auth = o.Authentication;
+        o.Authentication.AllowInsecureAuthentication = true;
+        UseEveryHook(o.Authentication, users, more);
+    };
+
+    private static void UseEveryHook(SmtpAuthenticationOptions auth, CountingUserStore users, Action<SmtpAuthenticationOptions>? more)
+    {
         auth.PasswordAuthenticator = users;
         auth.ScramCredentialProvider = users;
         auth.CramMd5SecretProvider = users;
         auth.OAuthTokenValidator = users;
         auth.EnableCramMd5 = true;
-        auth.AllowInsecureAuthentication = true;
         more?.Invoke(auth);
-    };
+    }
 
     /// <summary>Connect, EHLO, STARTTLS, handshake (validating against the test CA), EHLO again; returns both layers.</summary>
     public static async Task<(RawSmtpClient Raw, TlsSmtpClient Tls, string Ehlo)> ConnectTlsAsync(TestServer server)

@@ -254,11 +254,14 @@ public sealed class ExtensionPointTranscriptTests
     [Fact]
     public async Task A_store_is_told_when_the_client_disappears()
     {
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var outcome = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var store = new DelegateMessageStore(async (content, ct) =>
         {
             try
             {
+                await content.ReadExactlyAsync(new byte["partial".Length], ct);
+                reading.TrySetResult();
                 await content.CopyToAsync(Stream.Null, ct);
                 outcome.TrySetResult("completed");
                 return SmtpReply.MessageAccepted;
@@ -273,7 +276,7 @@ public sealed class ExtensionPointTranscriptTests
         var client = await server.ConnectAsync();
         await client.StartDataAsync();
         await client.SendAsync("partial\r\n");
-        await Task.Delay(100);
+        await reading.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the store is in the middle of the message
         await client.DisposeAsync();
         (await outcome.Task.WaitAsync(TimeSpan.FromSeconds(3))).Should().NotBe("completed", "the store must not see a cut message as complete");
     }

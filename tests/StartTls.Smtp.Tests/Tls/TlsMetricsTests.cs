@@ -40,7 +40,8 @@ public sealed class TlsMetricsTests : IDisposable
     public async Task A_refused_starttls_group_counts_one_violation_and_logs_one_warning()
     {
         using var logs = new LogCapture();
-        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), loggerFactory: logs);
+        var sessions = new SessionRecorder();
+        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), sessionHandler: sessions, loggerFactory: logs);
         await using (var client = await server.ConnectAsync())
         {
             await client.EhloAsync();
@@ -49,7 +50,7 @@ public sealed class TlsMetricsTests : IDisposable
             (await client.IsClosedAsync()).Should().BeTrue();
         }
 
-        await Task.Delay(100);
+        await sessions.WaitForCloseAsync(); // the server has finished the session, so it has counted and logged
         var violations = Recorded("smtp.server.protocol_violations");
         violations.Should().ContainSingle("one refused group is one violation: " + string.Join("; ", violations))
             .Which.Tags.Should().ContainEquivalentOf("STARTTLS");
@@ -61,7 +62,8 @@ public sealed class TlsMetricsTests : IDisposable
     [Fact]
     public async Task Handshakes_and_their_failures_are_counted_by_protocol_and_reason()
     {
-        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(o => o.Tls.HandshakeTimeout = TimeSpan.FromSeconds(1)));
+        var sessions = new SessionRecorder();
+        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(o => o.Tls.HandshakeTimeout = TimeSpan.FromSeconds(1)), sessionHandler: sessions);
 
         var (raw, tls) = await server.ConnectWithStartTlsAsync();
         await using (raw)
@@ -85,7 +87,7 @@ public sealed class TlsMetricsTests : IDisposable
             (await silent.IsClosedAsync(TimeSpan.FromSeconds(5))).Should().BeTrue();
         }
 
-        await Task.Delay(100);
+        await sessions.WaitForCloseAsync(3); // the server has finished all three sessions, so it has counted them
         Recorded("smtp.server.tls.handshakes").Should().ContainSingle().Which.Tags.Should().MatchRegex("protocol=TLS1\\.[23]");
         Recorded("smtp.server.tls.handshake_failures").Select(m => m.Tags).Should().BeEquivalentTo(["reason=not_tls", "reason=timeout"]);
         Recorded("smtp.server.protocol_violations").Should().BeEmpty();

@@ -15,18 +15,11 @@ namespace StartTls.Smtp.Tests.Tls;
 /// </summary>
 public sealed class TlsRealClientTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "starttls-clients-" + Guid.NewGuid().ToString("N"));
+    private readonly ClientCaDirectory _ca = new();
 
-    public TlsRealClientTests()
-    {
-        Directory.CreateDirectory(_dir);
-        CaPath = Path.Combine(_dir, "ca.pem");
-        File.WriteAllText(CaPath, TestCertificates.Ca.ExportCertificatePem() + "\n");
-    }
+    private string CaPath => _ca.CaPath;
 
-    private string CaPath { get; }
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _ca.Dispose();
 
     /// <summary>A plaintext/STARTTLS endpoint (index 0) and an implicit-TLS endpoint (index 1).</summary>
     private static Task<TestServer> StartAsync(SessionRecorder store) => TestServer.StartAsync(TlsTestKit.WithCertificate(o =>
@@ -180,7 +173,7 @@ public sealed class TlsRealClientTests : IDisposable
     {
         var store = new SessionRecorder();
         await using var server = await StartAsync(store);
-        var otherCa = Path.Combine(_dir, "other-ca.pem");
+        var otherCa = Path.Combine(_ca.Path, "other-ca.pem");
         using (var key = System.Security.Cryptography.ECDsa.Create())
         {
             var request = new CertificateRequest("CN=Other CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
@@ -269,10 +262,10 @@ public sealed class TlsRealClientTests : IDisposable
         var exact = TestCertificates.IssueServer("mail.example.test");
         var wildcard = TestCertificates.IssueServer("*.wild.test");
         var special = TestCertificates.IssueServer("special.wild.test");
-        var (defaultCrt, defaultKey) = TestCertificates.WritePem(defaultCert, _dir, "default");
-        var (exactCrt, exactKey) = TestCertificates.WritePem(exact, _dir, "exact");
-        var (wildCrt, wildKey) = TestCertificates.WritePem(wildcard, _dir, "wild");
-        var (specialCrt, specialKey) = TestCertificates.WritePem(special, _dir, "special");
+        var (defaultCrt, defaultKey) = TestCertificates.WritePem(defaultCert, _ca.Path, "default");
+        var (exactCrt, exactKey) = TestCertificates.WritePem(exact, _ca.Path, "exact");
+        var (wildCrt, wildKey) = TestCertificates.WritePem(wildcard, _ca.Path, "wild");
+        var (specialCrt, specialKey) = TestCertificates.WritePem(special, _ca.Path, "special");
 
         var recorder = new SessionRecorder();
         await using var server = await TestServer.StartAsync(o =>
