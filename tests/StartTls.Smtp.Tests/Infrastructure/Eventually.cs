@@ -10,14 +10,17 @@ public static class Eventually
     /// <summary>How long a condition may take before the test fails: long enough for a loaded CI machine.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
-    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Polls <paramref name="condition"/> until it holds or the timeout passes; returns the last result.</summary>
     public static Task<bool> HoldsAsync(Func<bool> condition, TimeSpan? timeout = null)
         => HoldsAsync(() => Task.FromResult(condition()), timeout);
 
     /// <summary>Polls the asynchronous <paramref name="condition"/> until it holds or the timeout passes; returns the last result.</summary>
-    public static async Task<bool> HoldsAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
+    /// <param name="condition">What to check; it may be costly (a new connection), hence <paramref name="interval"/>.</param>
+    /// <param name="timeout">How long before giving up; <see cref="DefaultTimeout"/> when null.</param>
+    /// <param name="interval">The pause between checks; 20 ms when null.</param>
+    public static async Task<bool> HoldsAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, TimeSpan? interval = null)
     {
         using var deadline = new CancellationTokenSource(timeout ?? DefaultTimeout);
         while (!deadline.IsCancellationRequested)
@@ -29,7 +32,7 @@ public static class Eventually
 
             try
             {
-                await Task.Delay(Interval, deadline.Token);
+                await Task.Delay(interval ?? DefaultInterval, deadline.Token);
             }
             catch (OperationCanceledException)
             {
