@@ -61,9 +61,11 @@ public sealed class PipeConnection : IAsyncDisposable
     }
 
     /// <summary>Writes <paramref name="text"/> and flushes it, without waiting for the server.</summary>
-    public async Task SendAsync(string text)
+    public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
+
+    /// <summary>Writes <paramref name="bytes"/> and flushes them, without waiting for the server.</summary>
+    public async Task SendAsync(ReadOnlyMemory<byte> bytes)
     {
-        var bytes = Encoding.Latin1.GetBytes(text);
         _written += bytes.Length;
         await _toServer.Writer.WriteAsync(bytes);
     }
@@ -72,10 +74,56 @@ public sealed class PipeConnection : IAsyncDisposable
     /// Writes <paramref name="text"/>, flushes it, and waits until the server has read everything sent so far and asks
     /// for more: the next write arrives as a separate piece.
     /// </summary>
-    public async Task SendPieceAsync(string text)
+    public Task SendPieceAsync(string text) => SendPieceAsync(Encoding.Latin1.GetBytes(text));
+
+    /// <inheritdoc cref="SendPieceAsync(string)"/>
+    public async Task SendPieceAsync(ReadOnlyMemory<byte> bytes)
     {
-        await SendAsync(text);
+        await SendAsync(bytes);
         await _serverInput.WaitUntilCaughtUpAsync(_written, DefaultTimeout);
+    }
+
+    /// <summary>
+    /// The client's end as a stream (for a TLS client after STARTTLS): reads take what the server wrote and was not read
+    /// yet, writes are sent at once. Disposing it leaves the connection open.
+    /// </summary>
+    public Stream AsStream() => new ClientStream(this);
+
+    /// <summary>Reads what the server wrote and was not read yet, waiting for at least one byte; 0 once the session has ended (or, for an empty buffer, once there is data).</summary>
+    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                var available = _received.Length - _position;
+                if (available > 0 && buffer.Length == 0)
+                {
+                    // A zero-byte read only waits for data (SslStream uses it).
+                    return 0;
+                }
+
+                var count = Math.Min(buffer.Length, available);
+                if (count > 0)
+                {
+                    var chars = new char[count];
+                    _received.CopyTo(_position, chars, count);
+                    Encoding.Latin1.GetBytes(chars, buffer.Span);
+                    _position += count;
+                    return count;
+                }
+
+                if (_closed)
+                {
+                    return 0;
+                }
+
+                changed = _changed.Task;
+            }
+
+            await changed.WaitAsync(cancellationToken);
+        }
     }
 
     /// <summary>Sends each byte of <paramref name="text"/> as its own piece.</summary>
@@ -223,6 +271,43 @@ public sealed class PipeConnection : IAsyncDisposable
 
             return text;
         }
+    }
+
+    private sealed class ClientStream(PipeConnection connection) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => connection.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => await connection.SendAsync(buffer.ToArray());
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
