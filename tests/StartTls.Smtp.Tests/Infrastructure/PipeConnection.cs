@@ -8,9 +8,11 @@ namespace StartTls.Smtp.Tests.Infrastructure;
 /// <summary>
 /// One SMTP session served in memory through <see cref="SmtpServer.ServeAsync(IDuplexPipe, EndPoint?, EndPoint?, CancellationToken)"/>
 /// (the only place the tests call it): the test writes into the server's input pipe and flushes each piece explicitly,
-/// so how bytes arrive is decided by the test, not by TCP or the clock. <see cref="SendPieceAsync"/> waits until the
-/// server has read a piece and asks for more before the next one is written: a split can never be coalesced.
+/// so how bytes arrive is decided by the test, not by TCP or the clock. <see cref="SendPieceAsync(string)"/> waits until
+/// the server has read a piece and asks for more before the next one is written: a split can never be coalesced. The
+/// server's output is read on demand, so <see cref="IsSilent"/> is exact right after a piece.
 /// </summary>
+/// <remarks>If ServeAsync's signature changes, <see cref="ServeAsync"/> below is the one line to adapt.</remarks>
 public sealed class PipeConnection : IAsyncDisposable
 {
     /// <summary>How long a read may wait before the test fails; it only bounds a failing test.</summary>
@@ -22,8 +24,6 @@ public sealed class PipeConnection : IAsyncDisposable
     private readonly StringBuilder _received = new();
     private readonly Lock _lock = new();
     private readonly Task _session;
-    private readonly Task _pump;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _closed;
     private int _position;
     private long _written;
@@ -33,7 +33,6 @@ public sealed class PipeConnection : IAsyncDisposable
         _toServer = new Pipe(toServer ?? new PipeOptions(useSynchronizationContext: false));
         _serverInput = new ObservedReader(_toServer.Reader);
         _session = ServeAsync(server, cancellationToken);
-        _pump = PumpAsync();
     }
 
     /// <summary>The client's address the server sees.</summary>
@@ -94,7 +93,6 @@ public sealed class PipeConnection : IAsyncDisposable
     {
         while (true)
         {
-            Task changed;
             lock (_lock)
             {
                 var available = _received.Length - _position;
@@ -118,11 +116,9 @@ public sealed class PipeConnection : IAsyncDisposable
                 {
                     return 0;
                 }
-
-                changed = _changed.Task;
             }
 
-            await changed.WaitAsync(cancellationToken);
+            await ReceiveAsync(cancellationToken);
         }
     }
 
@@ -144,13 +140,21 @@ public sealed class PipeConnection : IAsyncDisposable
 
     public Task<string> EhloAsync(string name = "client.test") => CommandAsync("EHLO " + name);
 
+    /// <summary>EHLO, MAIL FROM:&lt;a@c.test&gt;, RCPT TO:&lt;b@s.test&gt; and DATA, each answered as a plain server does.</summary>
+    public async Task StartDataAsync()
+    {
+        (await EhloAsync()).Should().StartWith("250");
+        (await CommandAsync("MAIL FROM:<a@c.test>")).Should().Be("250 2.1.0 Sender OK");
+        (await CommandAsync("RCPT TO:<b@s.test>")).Should().Be("250 2.1.5 Recipient OK");
+        (await CommandAsync("DATA")).Should().StartWith("354 ");
+    }
+
     /// <summary>One line without its CRLF, or null once the session has ended and nothing more is left.</summary>
     public async Task<string?> ReadLineAsync(TimeSpan? timeout = null)
     {
         using var deadline = new CancellationTokenSource(timeout ?? DefaultTimeout);
         while (true)
         {
-            Task changed;
             lock (_lock)
             {
                 var text = _received.ToString(_position, _received.Length - _position);
@@ -165,13 +169,11 @@ public sealed class PipeConnection : IAsyncDisposable
                 {
                     return null;
                 }
-
-                changed = _changed.Task;
             }
 
             try
             {
-                await changed.WaitAsync(deadline.Token);
+                await ReceiveAsync(deadline.Token);
             }
             catch (OperationCanceledException)
             {
@@ -198,8 +200,34 @@ public sealed class PipeConnection : IAsyncDisposable
     /// <summary>Waits for the server to end the session and returns everything it wrote that was not read yet.</summary>
     public async Task<string> ReadToEndAsync(TimeSpan? timeout = null)
     {
-        await _pump.WaitAsync(timeout ?? DefaultTimeout);
+        using var deadline = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        while (!_closed)
+        {
+            try
+            {
+                await ReceiveAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException("The server did not end the session in time; unread: " + Unread());
+            }
+        }
+
         return Unread(consume: true);
+    }
+
+    /// <summary>
+    /// True when the server has written nothing that was not read yet. Right after <see cref="SendPieceAsync(string)"/>
+    /// this is exact, not a guess from a quiet moment: the server flushes its replies before it waits for more input.
+    /// </summary>
+    public bool IsSilent()
+    {
+        if (!_closed && _toClient.Reader.TryRead(out var result))
+        {
+            Take(result);
+        }
+
+        return Unread().Length == 0;
     }
 
     /// <summary>The client closes its side: the server sees the end of its input.</summary>
@@ -208,14 +236,8 @@ public sealed class PipeConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _toServer.Writer.CompleteAsync();
-        try
-        {
-            await _session.WaitAsync(DefaultTimeout);
-        }
-        finally
-        {
-            await _pump.WaitAsync(DefaultTimeout);
-        }
+        await _toClient.Reader.CompleteAsync();
+        await _session.WaitAsync(DefaultTimeout);
     }
 
     private async Task ServeAsync(SmtpServer server, CancellationToken cancellationToken)
@@ -233,29 +255,17 @@ public sealed class PipeConnection : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync()
-    {
-        var reader = _toClient.Reader;
-        while (true)
-        {
-            var result = await reader.ReadAsync();
-            var text = Encoding.Latin1.GetString(result.Buffer);
-            reader.AdvanceTo(result.Buffer.End);
-            TaskCompletionSource changed;
-            lock (_lock)
-            {
-                _received.Append(text);
-                _closed = result.IsCompleted;
-                changed = _changed;
-                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
+    /// <summary>Waits for more output from the server (replies are read on demand, so <see cref="IsSilent"/> can look at the pipe itself).</summary>
+    private async Task ReceiveAsync(CancellationToken cancellationToken) => Take(await _toClient.Reader.ReadAsync(cancellationToken));
 
-            changed.TrySetResult();
-            if (result.IsCompleted)
-            {
-                await reader.CompleteAsync();
-                return;
-            }
+    private void Take(ReadResult result)
+    {
+        var text = Encoding.Latin1.GetString(result.Buffer);
+        _toClient.Reader.AdvanceTo(result.Buffer.End);
+        lock (_lock)
+        {
+            _received.Append(text);
+            _closed = result.IsCompleted;
         }
     }
 
