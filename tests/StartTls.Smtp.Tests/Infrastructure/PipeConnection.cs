@@ -183,19 +183,7 @@ public sealed class PipeConnection : IAsyncDisposable
     }
 
     /// <summary>One reply, its lines joined with CRLF.</summary>
-    public async Task<string> ReadReplyAsync(TimeSpan? timeout = null)
-    {
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await ReadLineAsync(timeout) ?? throw new EndOfStreamException("The session ended while waiting for a reply; got: " + string.Join(" | ", lines));
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return string.Join("\r\n", lines);
-            }
-        }
-    }
+    public Task<string> ReadReplyAsync(TimeSpan? timeout = null) => SmtpReplyReader.ReadReplyAsync(() => ReadLineAsync(timeout), "The session");
 
     /// <summary>Waits for the server to end the session and returns everything it wrote that was not read yet.</summary>
     public async Task<string> ReadToEndAsync(TimeSpan? timeout = null)
