@@ -28,6 +28,11 @@ public sealed class CertificateReloadTests : IDisposable
     {
         var staging = Path.Combine(_dir, "staging-" + Guid.NewGuid().ToString("N"));
         var (newCrt, newKey) = TestCertificates.WritePem(certificate, staging, "next");
+
+        // A real renewal comes long after the files it replaces. Here both are written within milliseconds, can share a
+        // file-system timestamp tick and have the same size, and the reload check compares exactly those.
+        File.SetLastWriteTimeUtc(newCrt, File.GetLastWriteTimeUtc(certificatePath).AddSeconds(2));
+        File.SetLastWriteTimeUtc(newKey, File.GetLastWriteTimeUtc(keyPath).AddSeconds(2));
         File.Move(newKey, keyPath, overwrite: true);
         File.Move(newCrt, certificatePath, overwrite: true);
     }
