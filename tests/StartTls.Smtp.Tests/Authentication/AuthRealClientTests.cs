@@ -138,8 +138,6 @@ public sealed class AuthRealClientTests : IDisposable
 
     // ---- System.Net.Mail -----------------------------------------------------------------------------------------
 
-    private static readonly Lock ServicePointManagerLock = new();
-
     [Fact]
     public async Task SystemNetMail_authenticates_with_login_over_starttls()
     {
@@ -147,25 +145,10 @@ public sealed class AuthRealClientTests : IDisposable
         var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
 
-        // System.Net.Mail has no per-client certificate callback: its TLS stream takes the global (obsolete)
-        // ServicePointManager.ServerCertificateValidationCallback, which still applies on .NET 10. Another test class
-        // sets and clears the same global, so a certificate failure caused by that race is retried.
-        System.Net.Mail.SmtpException? wrongPassword = null;
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                // A refused LOGIN is not an error to System.Net.Mail: it goes on without AUTH, and MAIL gets the 530
-                // of RequireAuthentication.
-                wrongPassword = Record(() => SendWithSystemNetMail(server, "not-the-secret"));
-                SendWithSystemNetMail(server, Password);
-                break;
-            }
-            catch (System.Net.Mail.SmtpException ex) when (attempt < 3 && ex.InnerException is System.Security.Authentication.AuthenticationException)
-            {
-                await Task.Delay(100);
-            }
-        }
+        // A refused LOGIN is not an error to System.Net.Mail: it goes on without AUTH, and MAIL gets the 530 of
+        // RequireAuthentication.
+        var wrongPassword = Record(() => SendWithSystemNetMail(server, "not-the-secret"));
+        SendWithSystemNetMail(server, Password);
 
         wrongPassword.Should().NotBeNull();
         wrongPassword!.StatusCode.Should().Be((System.Net.Mail.SmtpStatusCode)530);
@@ -191,32 +174,22 @@ public sealed class AuthRealClientTests : IDisposable
         }
     }
 
+    /// <summary>System.Net.Mail validates the server only through the process-wide callback, set here through <see cref="ServicePointCallback"/>.</summary>
     private static void SendWithSystemNetMail(TestServer server, string password)
-    {
-#pragma warning disable SYSLIB0014, CS0618 // System.Net.Mail.SmtpClient and ServicePointManager are obsolete; they are the client under test.
-        lock (ServicePointManagerLock)
+        => ServicePointCallback.With(certificate => TestCertificates.ValidateAgainstCa(certificate, "mx.test"), () =>
         {
-            var previous = ServicePointManager.ServerCertificateValidationCallback;
-            ServicePointManager.ServerCertificateValidationCallback = (_, certificate, _, _) => TestCertificates.ValidateAgainstCa(certificate, "mx.test");
-            try
+#pragma warning disable CS0618 // System.Net.Mail.SmtpClient is obsolete; it is the client under test.
+            using var client = new System.Net.Mail.SmtpClient("127.0.0.1", server.Port)
             {
-                using var client = new System.Net.Mail.SmtpClient("127.0.0.1", server.Port)
-                {
-                    EnableSsl = true,
-                    UseDefaultCredentials = false,
-                    Credentials = new NetworkCredential(User, password),
-                    Timeout = 10_000,
-                };
-                using var message = new System.Net.Mail.MailMessage("a@c.test", "b@s.test", "System.Net.Mail with credentials", "body");
-                client.Send(message);
-            }
-            finally
-            {
-                ServicePointManager.ServerCertificateValidationCallback = previous;
-            }
-        }
-#pragma warning restore SYSLIB0014, CS0618
-    }
+                EnableSsl = true,
+                UseDefaultCredentials = false,
+                Credentials = new NetworkCredential(User, password),
+                Timeout = 10_000,
+            };
+#pragma warning restore CS0618
+            using var message = new System.Net.Mail.MailMessage("a@c.test", "b@s.test", "System.Net.Mail with credentials", "body");
+            client.Send(message);
+        });
 
     // ---- swaks ---------------------------------------------------------------------------------------------------
 

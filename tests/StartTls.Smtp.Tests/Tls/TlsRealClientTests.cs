@@ -96,30 +96,24 @@ public sealed class TlsRealClientTests : IDisposable
         var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         var validations = 0;
-#pragma warning disable SYSLIB0014, CS0618
-        lock (ServicePointManagerLock)
-        {
-            ServicePointManager.ServerCertificateValidationCallback = (_, certificate, _, _) =>
+        ServicePointCallback.With(
+            certificate =>
             {
                 validations++;
                 return TestCertificates.ValidateAgainstCa(certificate, "mx.test");
-            };
-            try
+            },
+            () =>
             {
+#pragma warning disable CS0618 // System.Net.Mail.SmtpClient is obsolete; it is the client under test.
                 using var client = new System.Net.Mail.SmtpClient("127.0.0.1", server.Server.ListeningEndPoints[0].Port)
                 {
                     EnableSsl = true,
                     UseDefaultCredentials = false,
                     Timeout = 10_000,
                 };
+#pragma warning restore CS0618
                 client.Send(new System.Net.Mail.MailMessage("a@c.test", "b@s.test", "System.Net.Mail over STARTTLS", "body"));
-            }
-            finally
-            {
-                ServicePointManager.ServerCertificateValidationCallback = null;
-            }
-        }
-#pragma warning restore SYSLIB0014, CS0618
+            });
 
         validations.Should().Be(1, "the server certificate was checked against the test CA by our callback");
         var facts = store.Snapshots.Should().ContainSingle().Subject;
@@ -128,7 +122,6 @@ public sealed class TlsRealClientTests : IDisposable
         MailKitHarness.Parse(store.Inner.Messages.Single()).Subject.Should().Be("System.Net.Mail over STARTTLS");
     }
 
-    private static readonly Lock ServicePointManagerLock = new();
 
     [SkippableFact]
     public async Task Swaks_tls_delivers_over_starttls_and_verifies_the_chain()
