@@ -191,7 +191,7 @@ public sealed class AuthExchangeTests
     public async Task Plain_authorization_identity_equal_to_the_user_is_accepted_and_another_refused()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         var (server, raw, tls, _) = await StartTlsSessionAsync(users, store: store);
         await using var s = server;
         await using var r = raw;
@@ -253,7 +253,7 @@ public sealed class AuthExchangeTests
         await using var s = server;
         await using var r = raw;
         await using var t = tls;
-        var scram = new ScramClient(User, Password);
+        var scram = new ScramTestClient(User, Password);
 
         if (step == "at the empty challenge")
         {
@@ -261,7 +261,7 @@ public sealed class AuthExchangeTests
         }
         else
         {
-            var serverFirst = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(scram.ClientFirst()));
+            var serverFirst = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(scram.ClientFirst));
             serverFirst.Should().StartWith("334 ");
             if (step == "at server-final")
             {
@@ -275,8 +275,8 @@ public sealed class AuthExchangeTests
         (await tls.CommandAsync("MAIL FROM:<a@c.test>")).Should().Be("530 5.7.0 Authentication required",
             "a cancelled exchange authenticates nobody, even after a valid proof");
 
-        var again = new ScramClient(User, Password);
-        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(again.ClientFirst()));
+        var again = new ScramTestClient(User, Password);
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(again.ClientFirst));
         var final = await tls.CommandAsync(B64(again.ClientFinal(FromB64(first[4..]))));
         again.IsServerFinalValid(FromB64(final[4..])).Should().BeTrue();
         (await tls.CommandAsync("")).Should().Be("235 2.7.0 Authentication successful");
@@ -305,7 +305,7 @@ public sealed class AuthExchangeTests
     public async Task Scram_sha_256_and_plus_over_raw_tls_with_the_servers_channel_binding()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         var (server, raw, tls, _) = await StartTlsSessionAsync(users, a => a.AdvertiseScramPlusOnTls13 = true, store: store,
             protocols: SslProtocols.Tls13);
         await using var s = server;
@@ -313,28 +313,28 @@ public sealed class AuthExchangeTests
         await using var t = tls;
 
         // A wrong binding (another certificate's hash) fails like a wrong password.
-        var wrongBinding = new ScramClient(User, Password, ScramClient.TlsServerEndPoint(TestCertificates.IssueServer("other.test")));
-        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(wrongBinding.ClientFirst()));
+        var wrongBinding = ScramTestClient.WithChannelBinding(User, Password, ScramTestClient.TlsServerEndPoint(TestCertificates.IssueServer("other.test")));
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(wrongBinding.ClientFirst));
         first.Should().StartWith("334 ");
         (await tls.CommandAsync(B64(wrongBinding.ClientFinal(FromB64(first[4..]))))).Should().Be("535 5.7.8 Authentication credentials invalid");
 
-        var binding = ScramClient.TlsServerEndPoint(tls.ServerCertificate);
-        var plus = new ScramClient(User, Password, binding);
-        first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(plus.ClientFirst()));
+        var binding = ScramTestClient.TlsServerEndPoint(tls.ServerCertificate);
+        var plus = ScramTestClient.WithChannelBinding(User, Password, binding);
+        first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(plus.ClientFirst));
         var final = await tls.CommandAsync(B64(plus.ClientFinal(FromB64(first[4..]))));
         final.Should().StartWith("334 ");
         plus.IsServerFinalValid(FromB64(final[4..])).Should().BeTrue("the server proves it knows the key");
         (await tls.CommandAsync("")).Should().Be("235 2.7.0 Authentication successful");
         await DeliverAsync(tls);
 
-        store.Snapshots.Single().Should().Match<AuthSnapshot>(x => x.Identity == User && x.Mechanism == "SCRAM-SHA-256-PLUS" && x.ProtocolName == "ESMTPSA");
+        store.Snapshots.Single().Should().Match<SessionSnapshot>(x => x.Identity == User && x.Mechanism == "SCRAM-SHA-256-PLUS" && x.ProtocolName == "ESMTPSA");
     }
 
     [Fact]
     public async Task Scram_plus_over_tls12_binds_with_the_clients_own_tls_unique()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         var (server, raw, tls, ehlo) = await StartTlsSessionAsync(users, store: store, protocols: SslProtocols.Tls12);
         await using var s = server;
         await using var r = raw;
@@ -344,8 +344,8 @@ public sealed class AuthExchangeTests
         // The client's SslStream gives its own view of the channel: the client Finished, which the server sees as the peer's.
         var unique = StartTls.Smtp.Tls.ChannelBinding.TlsUnique(tls.Stream);
         unique.Should().NotBeNull().And.HaveCount(12, "TLS 1.2 verify_data is 12 bytes; a header left on would make it longer");
-        var plus = new ScramClient(User, Password, unique, gs2Header: "p=tls-unique,,");
-        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(plus.ClientFirst()));
+        var plus = new ScramTestClient(User, Password, "p=tls-unique,,", channelBinding: unique);
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(plus.ClientFirst));
         var final = await tls.CommandAsync(B64(plus.ClientFinal(FromB64(first[4..]))));
         final.Should().StartWith("334 ");
         plus.IsServerFinalValid(FromB64(final[4..])).Should().BeTrue();
@@ -364,8 +364,8 @@ public sealed class AuthExchangeTests
         await using var r = raw;
         await using var t = tls;
 
-        var exporter = new ScramClient(User, Password, new byte[32], gs2Header: "p=tls-exporter,,");
-        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(exporter.ClientFirst()));
+        var exporter = new ScramTestClient(User, Password, "p=tls-exporter,,", channelBinding: new byte[32]);
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256-PLUS " + B64(exporter.ClientFirst));
         first.Should().StartWith("334 ");
         var final = await tls.CommandAsync(B64(exporter.ClientFinal(FromB64(first[4..]))));
 
@@ -384,8 +384,8 @@ public sealed class AuthExchangeTests
         await using var t = tls;
         AuthLine(ehlo).Should().Contain("SCRAM-SHA-256-PLUS");
 
-        var downgraded = new ScramClient(User, Password, gs2Header: "y,,");
-        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(downgraded.ClientFirst()));
+        var downgraded = new ScramTestClient(User, Password, "y,,");
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(downgraded.ClientFirst));
         var final = await tls.CommandAsync(B64(downgraded.ClientFinal(FromB64(first[4..]))));
 
         final.Should().Be("334 " + B64("e=server-does-support-channel-binding"));
@@ -402,8 +402,8 @@ public sealed class AuthExchangeTests
         await using var t = tls;
         AuthLine(ehlo).Should().NotContain("SCRAM-SHA-256-PLUS");
 
-        var client = new ScramClient(User, Password, gs2Header: "y,,");
-        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(client.ClientFirst()));
+        var client = new ScramTestClient(User, Password, "y,,");
+        var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(client.ClientFirst));
         var final = await tls.CommandAsync(B64(client.ClientFinal(FromB64(first[4..]))));
         client.IsServerFinalValid(FromB64(final[4..])).Should().BeTrue(final);
         (await tls.CommandAsync("")).Should().Be("235 2.7.0 Authentication successful");
@@ -420,8 +420,8 @@ public sealed class AuthExchangeTests
 
         foreach (var (user, password) in new[] { (User, "wrong"), ("nobody", "wrong") })
         {
-            var scram = new ScramClient(user, password);
-            var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(scram.ClientFirst()));
+            var scram = new ScramTestClient(user, password);
+            var first = await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(scram.ClientFirst));
             first.Should().StartWith("334 ", "an unknown user still gets a salt and an iteration count");
             (await tls.CommandAsync(B64(scram.ClientFinal(FromB64(first[4..]))))).Should().Be("535 5.7.8 Authentication credentials invalid");
         }
@@ -469,7 +469,7 @@ public sealed class AuthExchangeTests
     public async Task Require_authentication_refuses_mail_until_auth_then_the_store_sees_the_identity()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         var (server, raw, tls, _) = await StartTlsSessionAsync(users, a => a.RequireAuthentication = true, store);
         await using var s = server;
         await using var r = raw;
@@ -501,7 +501,7 @@ public sealed class AuthExchangeTests
     public async Task Plaintext_session_with_insecure_auth_is_esmtpa()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await TestServer.StartAsync(InsecureServer(users), store);
         await using var client = await server.ConnectAsync();
         await client.EhloAsync();
@@ -513,7 +513,7 @@ public sealed class AuthExchangeTests
         (await client.CommandAsync("DATA")).Should().StartWith("354");
         (await client.CommandAsync("x\r\n.")).Should().StartWith("250");
 
-        store.Snapshots.Single().Should().Match<AuthSnapshot>(x =>
+        store.Snapshots.Single().Should().Match<SessionSnapshot>(x =>
             x.Identity == User && x.Mechanism == "LOGIN" && x.ProtocolName == "ESMTPA" && !x.IsSecure && x.MailParameters["AUTH"] == "<>");
     }
 
@@ -521,14 +521,14 @@ public sealed class AuthExchangeTests
     public async Task Mail_without_require_authentication_is_accepted_before_auth()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         var (server, raw, tls, _) = await StartTlsSessionAsync(users, store: store);
         await using var s = server;
         await using var r = raw;
         await using var t = tls;
 
         await DeliverAsync(tls, "MAIL FROM:<a@c.test> AUTH=<>");
-        store.Snapshots.Single().Should().Match<AuthSnapshot>(x => x.Identity == null && x.ProtocolName == "ESMTPS");
+        store.Snapshots.Single().Should().Match<SessionSnapshot>(x => x.Identity == null && x.ProtocolName == "ESMTPS");
     }
 
     // ---- hooks: throttle, failures ------------------------------------------------------------------------------
@@ -625,7 +625,7 @@ public sealed class AuthExchangeTests
                 (await tls.CommandAsync("AUTH LOGIN " + B64(User))).Should().StartWith("334");
                 return await tls.CommandAsync(B64(Password));
             case "SCRAM-SHA-256":
-                return await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(new ScramClient(User, Password).ClientFirst()));
+                return await tls.CommandAsync("AUTH SCRAM-SHA-256 " + B64(new ScramTestClient(User, Password).ClientFirst));
             case "CRAM-MD5":
                 (await tls.CommandAsync("AUTH CRAM-MD5")).Should().StartWith("334");
                 return await tls.CommandAsync(B64(User + " 0123456789abcdef0123456789abcdef"));

@@ -17,20 +17,13 @@ namespace StartTls.Smtp.Tests.Authentication;
 /// </summary>
 public sealed class AuthRealClientTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "starttls-auth-clients-" + Guid.NewGuid().ToString("N"));
+    private readonly ClientCaDirectory _ca = new();
 
-    public AuthRealClientTests()
-    {
-        Directory.CreateDirectory(_dir);
-        CaPath = Path.Combine(_dir, "ca.pem");
-        File.WriteAllText(CaPath, TestCertificates.Ca.ExportCertificatePem() + "\n");
-    }
+    private string CaPath => _ca.CaPath;
 
-    private string CaPath { get; }
+    public void Dispose() => _ca.Dispose();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static Task<TestServer> StartAsync(CountingUserStore users, IdentityCapturingStore store,
+    private static Task<TestServer> StartAsync(CountingUserStore users, SessionRecorder store,
         bool scramPlusOnTls13 = false, SslProtocols protocols = SslProtocols.Tls12 | SslProtocols.Tls13)
         => TestServer.StartAsync(TlsServer(users, a =>
         {
@@ -90,7 +83,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task MailKit_authenticates_with_each_mechanism_after_a_wrong_secret(string mechanism)
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
 
         // On TLS 1.3 -PLUS is offered only when opted in; MailKit binds with tls-server-end-point, which the server checks.
         await using var server = await StartAsync(users, store, scramPlusOnTls13: mechanism == "SCRAM-SHA-256-PLUS");
@@ -129,7 +122,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task MailKit_credentials_overload_picks_the_strongest_mechanism(SslProtocols protocol, bool scramPlusOnTls13, string expected)
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store, scramPlusOnTls13, protocol);
         using var client = await ConnectMailKitAsync(server);
 
@@ -144,7 +137,7 @@ public sealed class AuthRealClientTests : IDisposable
     public async Task MailKit_without_authentication_is_refused_by_require_authentication()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
         using var client = await ConnectMailKitAsync(server);
 
@@ -156,34 +149,17 @@ public sealed class AuthRealClientTests : IDisposable
 
     // ---- System.Net.Mail -----------------------------------------------------------------------------------------
 
-    private static readonly Lock ServicePointManagerLock = new();
-
     [Fact]
     public async Task SystemNetMail_authenticates_with_login_over_starttls()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
 
-        // System.Net.Mail has no per-client certificate callback: its TLS stream takes the global (obsolete)
-        // ServicePointManager.ServerCertificateValidationCallback, which still applies on .NET 10. Another test class
-        // sets and clears the same global, so a certificate failure caused by that race is retried.
-        System.Net.Mail.SmtpException? wrongPassword = null;
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                // A refused LOGIN is not an error to System.Net.Mail: it goes on without AUTH, and MAIL gets the 530
-                // of RequireAuthentication.
-                wrongPassword = Record(() => SendWithSystemNetMail(server, "not-the-secret"));
-                SendWithSystemNetMail(server, Password);
-                break;
-            }
-            catch (System.Net.Mail.SmtpException ex) when (attempt < 3 && ex.InnerException is System.Security.Authentication.AuthenticationException)
-            {
-                await Task.Delay(100);
-            }
-        }
+        // A refused LOGIN is not an error to System.Net.Mail: it goes on without AUTH, and MAIL gets the 530 of
+        // RequireAuthentication.
+        var wrongPassword = Record(() => SendWithSystemNetMail(server, "not-the-secret"));
+        SendWithSystemNetMail(server, Password);
 
         wrongPassword.Should().NotBeNull();
         wrongPassword!.StatusCode.Should().Be((System.Net.Mail.SmtpStatusCode)530);
@@ -209,32 +185,22 @@ public sealed class AuthRealClientTests : IDisposable
         }
     }
 
+    /// <summary>System.Net.Mail validates the server only through the process-wide callback, set here through <see cref="ServicePointCallback"/>.</summary>
     private static void SendWithSystemNetMail(TestServer server, string password)
-    {
-#pragma warning disable SYSLIB0014, CS0618 // System.Net.Mail.SmtpClient and ServicePointManager are obsolete; they are the client under test.
-        lock (ServicePointManagerLock)
+        => ServicePointCallback.With(certificate => TestCertificates.ValidateAgainstCa(certificate, "mx.test"), () =>
         {
-            var previous = ServicePointManager.ServerCertificateValidationCallback;
-            ServicePointManager.ServerCertificateValidationCallback = (_, certificate, _, _) => TestCertificates.ValidateAgainstCa(certificate, "mx.test");
-            try
+#pragma warning disable CS0618 // System.Net.Mail.SmtpClient is obsolete; it is the client under test.
+            using var client = new System.Net.Mail.SmtpClient("127.0.0.1", server.Port)
             {
-                using var client = new System.Net.Mail.SmtpClient("127.0.0.1", server.Port)
-                {
-                    EnableSsl = true,
-                    UseDefaultCredentials = false,
-                    Credentials = new NetworkCredential(User, password),
-                    Timeout = 10_000,
-                };
-                using var message = new System.Net.Mail.MailMessage("a@c.test", "b@s.test", "System.Net.Mail with credentials", "body");
-                client.Send(message);
-            }
-            finally
-            {
-                ServicePointManager.ServerCertificateValidationCallback = previous;
-            }
-        }
-#pragma warning restore SYSLIB0014, CS0618
-    }
+                EnableSsl = true,
+                UseDefaultCredentials = false,
+                Credentials = new NetworkCredential(User, password),
+                Timeout = 10_000,
+            };
+#pragma warning restore CS0618
+            using var message = new System.Net.Mail.MailMessage("a@c.test", "b@s.test", "System.Net.Mail with credentials", "body");
+            client.Send(message);
+        });
 
     // ---- swaks ---------------------------------------------------------------------------------------------------
 
@@ -246,14 +212,14 @@ public sealed class AuthRealClientTests : IDisposable
         "--header", "Subject: " + subject, "--timeout", "10",
     ]);
 
-    [RequiresToolTheory("swaks")]
+    [SkippableTheory]
     [InlineData("PLAIN")]
     [InlineData("LOGIN")]
     [InlineData("CRAM-MD5")]
     public async Task Swaks_authenticates_over_starttls(string mechanism)
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
 
         var wrong = await RunSwaksAsync(server, mechanism, "not-the-secret", "wrong");
@@ -325,11 +291,11 @@ public sealed class AuthRealClientTests : IDisposable
         print("ok")
         """;
 
-    [RequiresToolFact("python3")]
+    [SkippableFact]
     public async Task Python_smtplib_starttls_then_login()
     {
         var users = NewUsers();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(users, store);
 
         var result = await CliTool.RunAsync("python3", ["-c", PythonScript, Port(server), CaPath]);
@@ -342,18 +308,5 @@ public sealed class AuthRealClientTests : IDisposable
             (User, "PLAIN", "ESMTPSA"),
             (User, "LOGIN", "ESMTPSA"),
             (User, "CRAM-MD5", "ESMTPSA"));
-    }
-}
-
-/// <summary>A theory skipped (with the reason) when a command-line tool is not installed.</summary>
-public sealed class RequiresToolTheoryAttribute : TheoryAttribute
-{
-    public RequiresToolTheoryAttribute(string tool)
-    {
-        // On CI (CI=true) a missing tool is a failure, never a skip: .ci/run installs every tool the tests use.
-        if (CliTool.Find(tool) is null && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Skip = $"'{tool}' is not installed on this machine (apt-get install -y {tool}).";
-        }
     }
 }

@@ -1,18 +1,13 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using StartTls.Smtp.Authentication;
-using StartTls.Smtp.Storage;
 using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Authentication;
 
 /// <summary>
-/// Shared pieces of the AUTH wire tests: encodings, counting and failing credential hooks, a throttle, a store that
-/// records the session's identity, a log capture, and a small SCRAM-SHA-256 client. Everything is nested here so the
-/// names cannot collide with the mechanism unit tests that live in the same namespace.
+/// Shared pieces of the AUTH wire tests: encodings, counting and failing credential hooks and a throttle. Everything is
+/// nested here so the names cannot collide with the mechanism unit tests that live in the same namespace.
 /// </summary>
 internal static class AuthTestKit
 {
@@ -37,29 +32,24 @@ internal static class AuthTestKit
     /// <paramref name="users"/>, CRAM-MD5 enabled, plus whatever else the test configures.
     /// </summary>
     public static Action<SmtpServerOptions> TlsServer(CountingUserStore users, Action<SmtpAuthenticationOptions>? more = null)
-        => TlsTestKit.WithCertificate(o =>
-        {
-            var auth = o.Authentication;
-            auth.PasswordAuthenticator = users;
-            auth.ScramCredentialProvider = users;
-            auth.CramMd5SecretProvider = users;
-            auth.OAuthTokenValidator = users;
-            auth.EnableCramMd5 = true;
-            more?.Invoke(auth);
-        });
+        => TlsTestKit.WithCertificate(o => UseEveryHook(o.Authentication, users, more));
 
     /// <summary>A plaintext server (no certificate) that allows AUTH without TLS, with every hook set.</summary>
     public static Action<SmtpServerOptions> InsecureServer(CountingUserStore users, Action<SmtpAuthenticationOptions>? more = null) => o =>
     {
-        var auth = o.Authentication;
+        o.Authentication.AllowInsecureAuthentication = true;
+        UseEveryHook(o.Authentication, users, more);
+    };
+
+    private static void UseEveryHook(SmtpAuthenticationOptions auth, CountingUserStore users, Action<SmtpAuthenticationOptions>? more)
+    {
         auth.PasswordAuthenticator = users;
         auth.ScramCredentialProvider = users;
         auth.CramMd5SecretProvider = users;
         auth.OAuthTokenValidator = users;
         auth.EnableCramMd5 = true;
-        auth.AllowInsecureAuthentication = true;
         more?.Invoke(auth);
-    };
+    }
 
     /// <summary>Connect, EHLO, STARTTLS, handshake (validating against the test CA), EHLO again; returns both layers.</summary>
     public static async Task<(RawSmtpClient Raw, TlsSmtpClient Tls, string Ehlo)> ConnectTlsAsync(TestServer server)
@@ -180,121 +170,5 @@ internal static class AuthTestKit
             Interlocked.Increment(ref succeeded ? ref _successes : ref _failures);
             return ValueTask.CompletedTask;
         }
-    }
-
-    /// <summary>The session facts that matter to AUTH, taken when a message is stored.</summary>
-    public sealed record AuthSnapshot(string? Identity, string? Mechanism, string ProtocolName, bool IsSecure, IReadOnlyDictionary<string, string?> MailParameters, string Content);
-
-    /// <summary>A store that records the AUTH facts of the session with each message.</summary>
-    public sealed class IdentityCapturingStore : IMessageStore
-    {
-        public ConcurrentQueue<AuthSnapshot> Snapshots { get; } = new();
-
-        public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
-        {
-            using var reader = new StreamReader(content, Encoding.UTF8);
-            var text = await reader.ReadToEndAsync(cancellationToken);
-            Snapshots.Enqueue(new AuthSnapshot(session.AuthenticatedIdentity, session.AuthenticationMechanism, session.ProtocolName,
-                session.IsSecure, new Dictionary<string, string?>(envelope.MailParameters), text));
-            return SmtpReply.MessageAccepted;
-        }
-    }
-
-    /// <summary>Captures every log event the server writes: the formatted text, every structured value, scopes and exceptions.</summary>
-    public sealed class LogCapture : ILoggerProvider, ILoggerFactory
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyCollection<string> Lines => _lines;
-
-        public string All => string.Join("\n", _lines);
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-
-        private void Add(string line) => _lines.Enqueue(line);
-
-        private static string Describe(object? state)
-        {
-            var text = new StringBuilder().Append(state);
-            if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
-            {
-                foreach (var (key, value) in pairs)
-                {
-                    text.Append(" | ").Append(key).Append('=').Append(value);
-                }
-            }
-
-            return text.ToString();
-        }
-
-        private sealed class Logger(LogCapture owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull
-            {
-                owner.Add("scope " + category + ": " + Describe(state));
-                return null;
-            }
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => owner.Add($"{logLevel} {category} [{eventId.Id}] {formatter(state, exception)} || {Describe(state)} || {exception}");
-        }
-    }
-
-    /// <summary>
-    /// The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677), enough to drive the server over raw sockets: builds
-    /// client-first and client-final, and checks the server's signature. <paramref name="channelBinding"/> makes it
-    /// the -PLUS variant with <c>tls-server-end-point</c>; <paramref name="gs2Header"/> overrides the GS2 header
-    /// (<c>p=tls-unique,,</c>, <c>y,,</c>), and the binding data still follows it in c=.
-    /// </summary>
-    public sealed class ScramClient(string user, string password, byte[]? channelBinding = null, string? gs2Header = null)
-    {
-        private readonly string _nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
-        private string _gs2 = "";
-        private string _bare = "";
-        private byte[] _serverSignature = [];
-
-        public string ClientFirst()
-        {
-            _gs2 = gs2Header ?? (channelBinding is null ? "n,," : "p=tls-server-end-point,,");
-            _bare = "n=" + user + ",r=" + _nonce;
-            return _gs2 + _bare;
-        }
-
-        public string ClientFinal(string serverFirst)
-        {
-            var fields = serverFirst.Split(',').ToDictionary(f => f[..1], f => f[2..]);
-            fields["r"].Should().StartWith(_nonce, "the server's nonce extends the client's");
-            var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), Convert.FromBase64String(fields["s"]),
-                int.Parse(fields["i"], System.Globalization.CultureInfo.InvariantCulture), HashAlgorithmName.SHA256, 32);
-            var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
-            var storedKey = SHA256.HashData(clientKey);
-            var cbind = Convert.ToBase64String([.. Encoding.ASCII.GetBytes(_gs2), .. channelBinding ?? []]);
-            var withoutProof = "c=" + cbind + ",r=" + fields["r"];
-            var authMessage = Encoding.UTF8.GetBytes(_bare + "," + serverFirst + "," + withoutProof);
-            var signature = HMACSHA256.HashData(storedKey, authMessage);
-            for (var i = 0; i < clientKey.Length; i++)
-            {
-                clientKey[i] ^= signature[i];
-            }
-
-            _serverSignature = HMACSHA256.HashData(HMACSHA256.HashData(salted, "Server Key"u8), authMessage);
-            return withoutProof + ",p=" + Convert.ToBase64String(clientKey);
-        }
-
-        public bool IsServerFinalValid(string serverFinal) => serverFinal == "v=" + Convert.ToBase64String(_serverSignature);
-
-        /// <summary>RFC 5929 tls-server-end-point for the test certificates (ECDSA with SHA-256): SHA-256 of the DER.</summary>
-        public static byte[] TlsServerEndPoint(X509Certificate2 serverCertificate) => SHA256.HashData(serverCertificate.RawData);
     }
 }

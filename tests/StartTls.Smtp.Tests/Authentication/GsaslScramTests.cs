@@ -44,7 +44,7 @@ public sealed class GsaslScramTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static Task<TestServer> StartAsync(SslProtocols protocol, CountingThrottle throttle, bool scramPlusOnTls13 = false, bool withoutPlus = false,
-        IdentityCapturingStore? store = null)
+        SessionRecorder? store = null)
         => TestServer.StartAsync(TlsServer(NewUsers(), a =>
         {
             a.Throttle = throttle;
@@ -78,7 +78,7 @@ public sealed class GsaslScramTests : IDisposable
         return (lines[auth][5..], FromB64(lines[auth + 2]));
     }
 
-    [RequiresToolTheory("gsasl")]
+    [SkippableTheory]
     [InlineData(SslProtocols.Tls12)]
     [InlineData(SslProtocols.Tls13)]
     public async Task Scram_sha_256_logs_in(SslProtocols protocol)
@@ -97,7 +97,7 @@ public sealed class GsaslScramTests : IDisposable
         throttle.Successes.Should().Be(1);
     }
 
-    [RequiresToolFact("gsasl")]
+    [SkippableFact]
     public async Task Default_choice_over_tls12_is_scram_plus_bound_with_tls_unique()
     {
         var throttle = new CountingThrottle();
@@ -114,7 +114,7 @@ public sealed class GsaslScramTests : IDisposable
         throttle.Successes.Should().Be(1);
     }
 
-    [RequiresToolTheory("gsasl")]
+    [SkippableTheory]
     [InlineData(SslProtocols.Tls12)]
     [InlineData(SslProtocols.Tls13)]
     public async Task Default_choice_without_binding_data_logs_in_like_mutt(SslProtocols protocol)
@@ -137,7 +137,7 @@ public sealed class GsaslScramTests : IDisposable
         throttle.Successes.Should().Be(1);
     }
 
-    [RequiresToolFact("gsasl")]
+    [SkippableFact]
     public async Task Tls13_with_the_opt_in_answers_tls_exporter_with_unsupported_channel_binding_type()
     {
         var throttle = new CountingThrottle();
@@ -162,13 +162,13 @@ public sealed class GsaslScramTests : IDisposable
     /// libgsasl no channel-binding data, so it logs in with SCRAM-SHA-256 only where -PLUS is not offered: on TLS 1.3 by
     /// default, and on TLS 1.2 once -PLUS is removed (offered there, mutt picks it, cannot run it, sends * and gives up).
     /// </summary>
-    [RequiresToolTheory("mutt")]
+    [SkippableTheory]
     [InlineData(SslProtocols.Tls13, false)]
     [InlineData(SslProtocols.Tls12, true)]
     public async Task Mutt_logs_in_with_scram_sha_256_where_plus_is_not_offered(SslProtocols protocol, bool withoutPlus)
     {
         var throttle = new CountingThrottle();
-        var store = new IdentityCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(protocol, throttle, withoutPlus: withoutPlus, store: store);
         var muttrc = Path.Combine(_dir, "muttrc");
         File.WriteAllText(muttrc, $"""

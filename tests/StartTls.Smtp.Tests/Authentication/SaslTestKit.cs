@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
-using System.Security.Cryptography;
 using System.Text;
 using StartTls.Smtp.Authentication;
 
@@ -83,34 +82,5 @@ internal sealed class TestTokenValidator(string goodToken, string identity) : IO
     {
         Calls.Add((userName, token));
         return ValueTask.FromResult(token == goodToken ? identity : null);
-    }
-}
-
-/// <summary>The client side of SCRAM-SHA-256 (RFC 5802 §3), to compute proofs for exchanges other than the RFC's.</summary>
-internal sealed class ScramTestClient(string user, string password, string gs2Header = "n,,", string clientNonce = "fyko+d2lbbFgONRv9qkxdawL")
-{
-    public string ClientFirstBare => $"n={user},r={clientNonce}";
-
-    public string ClientFirst => gs2Header + ClientFirstBare;
-
-    public string ServerSignature { get; private set; } = "";
-
-    /// <summary>The client-final message for <paramref name="serverFirst"/>; <paramref name="bindingData"/> follows the GS2 header in c=.</summary>
-    public string ClientFinal(string serverFirst, byte[]? bindingData = null, string? headerInBinding = null)
-    {
-        var attributes = serverFirst.Split(',').ToDictionary(a => a[..1], a => a[2..]);
-        var salt = Convert.FromBase64String(attributes["s"]);
-        var iterations = int.Parse(attributes["i"]);
-        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, 32);
-        var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
-        var storedKey = SHA256.HashData(clientKey);
-        var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
-        byte[] cbind = [.. Encoding.UTF8.GetBytes(headerInBinding ?? gs2Header), .. bindingData ?? []];
-        var withoutProof = $"c={Convert.ToBase64String(cbind)},r={attributes["r"]}";
-        var authMessage = Encoding.UTF8.GetBytes(ClientFirstBare + "," + serverFirst + "," + withoutProof);
-        var signature = HMACSHA256.HashData(storedKey, authMessage);
-        var proof = clientKey.Zip(signature, (a, b) => (byte)(a ^ b)).ToArray();
-        ServerSignature = "v=" + Convert.ToBase64String(HMACSHA256.HashData(serverKey, authMessage));
-        return withoutProof + ",p=" + Convert.ToBase64String(proof);
     }
 }

@@ -11,32 +11,45 @@ public sealed record CliResult(int ExitCode, string StandardOutput, string Stand
     public override string ToString() => $"exit {ExitCode}\n--- stdout\n{StandardOutput}\n--- stderr\n{StandardError}";
 }
 
-/// <summary>Runs command-line clients (swaks, python3, openssl) against the test server, with a hard timeout.</summary>
+/// <summary>
+/// The one process runner of the tests: command-line clients (swaks, python3, openssl) run to completion with a hard
+/// timeout, or started as a <see cref="CliProcess"/> to talk to. A missing tool follows <see cref="MissingTool"/>.
+/// </summary>
 public static class CliTool
 {
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
+
     /// <summary>The full path of <paramref name="name"/> on PATH, or null.</summary>
-    public static string? Find(string name)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
+    public static string? Find(string name) => MissingTool.Find(name);
 
-        return null;
-    }
+    /// <summary>The full path of <paramref name="name"/>; a missing tool skips the test, or fails it in CI.</summary>
+    public static string Require(string name) => MissingTool.Require(name);
 
-    /// <summary>The full path of <paramref name="name"/>; a missing tool fails the test (CI installs it in .ci/run).</summary>
-    public static string Require(string name)
-        => Find(name) ?? throw new InvalidOperationException($"'{name}' is not installed; .ci/run installs it (apt-get install -y {name}).");
-
+    /// <summary>Runs <paramref name="name"/> with <paramref name="arguments"/>, writes <paramref name="standardInput"/> then closes stdin, and collects its output; kills it after <paramref name="timeout"/>.</summary>
     public static async Task<CliResult> RunAsync(string name, IEnumerable<string> arguments, string? standardInput = null, TimeSpan? timeout = null)
     {
-        var path = Require(name);
-        var start = new ProcessStartInfo(path)
+        using var process = Start(name, arguments);
+        if (standardInput is not null)
+        {
+            await process.WriteAsync(standardInput);
+        }
+
+        process.CloseInput();
+        if (!await process.WaitForExitAsync(timeout ?? DefaultTimeout))
+        {
+            throw new TimeoutException($"{name} did not finish in time; output so far:\n{process.Output}");
+        }
+
+        return new CliResult(process.ExitCode, process.StandardOutput, process.StandardError);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="name"/> (a tool on PATH, or a full path) with stdin, stdout and stderr redirected;
+    /// <paramref name="configure"/> may set the working directory or the environment.
+    /// </summary>
+    public static CliProcess Start(string name, IEnumerable<string> arguments, Action<ProcessStartInfo>? configure = null)
+    {
+        var start = new ProcessStartInfo(Path.IsPathRooted(name) ? name : Require(name))
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -48,63 +61,36 @@ public static class CliTool
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + name);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (standardInput is not null)
-        {
-            await process.StandardInput.WriteAsync(standardInput);
-        }
-
-        process.StandardInput.Close();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{name} did not finish in time; stdout so far: {(stdout.IsCompleted ? stdout.Result : "")}");
-        }
-
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        configure?.Invoke(start);
+        return new CliProcess(start);
     }
 }
 
 /// <summary>
-/// An interactive external program: stdout and stderr are collected as they arrive, so a test can wait for a line,
-/// then type the next input.
+/// A running external program: stdout and stderr are collected as they arrive, so a test can wait for a line
+/// (woken by each new line, not by polling), then type the next input. Killed on dispose if still running.
 /// </summary>
-public sealed class InteractiveProcess : IDisposable
+public sealed class CliProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _standardOutput = new();
+    private readonly StringBuilder _standardError = new();
     private readonly Lock _lock = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _openStreams = 2;
 
-    public InteractiveProcess(string name, IEnumerable<string> arguments)
+    internal CliProcess(ProcessStartInfo start)
     {
-        var path = CliTool.Require(name);
-        var start = new ProcessStartInfo(path)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         _process = new Process { StartInfo = start };
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.OutputDataReceived += (_, e) => Append(e.Data, _standardOutput);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data, _standardError);
         _process.Start();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>Stdout and stderr interleaved, line by line, as they arrived.</summary>
     public string Output
     {
         get
@@ -116,22 +102,65 @@ public sealed class InteractiveProcess : IDisposable
         }
     }
 
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _standardOutput.ToString();
+            }
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _standardError.ToString();
+            }
+        }
+    }
+
     public bool HasExited => _process.HasExited;
 
+    public int ExitCode => _process.ExitCode;
+
+    public int Id => _process.Id;
+
+    /// <summary>Waits until <paramref name="text"/> appears in the output; false if the program closed its output, or <paramref name="timeout"/> passed, first.</summary>
     public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
         {
-            if (Output.Contains(text, StringComparison.Ordinal))
+            Task changed;
+            lock (_lock)
             {
-                return true;
+                if (_output.ToString().Contains(text, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+
+                if (_openStreams == 0)
+                {
+                    return false;
+                }
+
+                changed = _changed.Task;
             }
 
-            await Task.Delay(20);
+            try
+            {
+                await changed.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return Output.Contains(text, StringComparison.Ordinal);
+            }
         }
-
-        return Output.Contains(text, StringComparison.Ordinal);
     }
 
     public async Task WriteAsync(string text)
@@ -147,6 +176,20 @@ public sealed class InteractiveProcess : IDisposable
         }
     }
 
+    /// <summary>Closes stdin: the program sees the end of its input.</summary>
+    public void CloseInput()
+    {
+        try
+        {
+            _process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The program already exited.
+        }
+    }
+
+    /// <summary>Waits for the program to exit and its output to end; on timeout it is killed and false returned.</summary>
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
@@ -157,11 +200,13 @@ public sealed class InteractiveProcess : IDisposable
         }
         catch (OperationCanceledException)
         {
+            Kill();
             return false;
         }
     }
 
-    public void Dispose()
+    /// <summary>Kills the program and its children if it is still running.</summary>
+    public void Kill()
     {
         try
         {
@@ -173,33 +218,33 @@ public sealed class InteractiveProcess : IDisposable
         catch (InvalidOperationException)
         {
         }
+    }
 
+    public void Dispose()
+    {
+        Kill();
         _process.Dispose();
     }
 
-    private void Append(string? line)
+    private void Append(string? line, StringBuilder stream)
     {
-        if (line is null)
-        {
-            return;
-        }
-
+        TaskCompletionSource changed;
         lock (_lock)
         {
-            _output.Append(line).Append('\n');
-        }
-    }
-}
+            if (line is null)
+            {
+                _openStreams--;
+            }
+            else
+            {
+                _output.Append(line).Append('\n');
+                stream.Append(line).Append('\n');
+            }
 
-/// <summary>A fact skipped (with the reason) when a command-line tool is not installed.</summary>
-public sealed class RequiresToolFactAttribute : FactAttribute
-{
-    public RequiresToolFactAttribute(string tool)
-    {
-        // On CI (CI=true) a missing tool is a failure, never a skip: .ci/run installs every tool the tests use.
-        if (CliTool.Find(tool) is null && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Skip = $"'{tool}' is not installed on this machine (apt-get install -y {tool}).";
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+
+        changed.TrySetResult();
     }
 }

@@ -47,30 +47,6 @@ public sealed class TempMaildir : IDisposable
     }
 }
 
-/// <summary>Polling with a deadline, for effects that happen on the server's side after the client is done.</summary>
-public static class Eventually
-{
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes; returns the last result.</summary>
-    public static async Task<bool> HoldsAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        while (true)
-        {
-            if (condition())
-            {
-                return true;
-            }
-
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                return condition();
-            }
-
-            await Task.Delay(20);
-        }
-    }
-}
-
 /// <summary>A mailbox filter that accepts every sender and decides each recipient with a function (null = accept).</summary>
 public sealed class RecipientRuleFilter(Func<SmtpRecipient, SmtpReply?> checkRecipient) : IMailboxFilter
 {

@@ -32,33 +32,6 @@ public sealed class DelegateMailboxFilter : IMailboxFilter
     }
 }
 
-/// <summary>Records connect and close calls; optionally refuses or throws on connect.</summary>
-public sealed class RecordingSessionHandler : ISessionHandler
-{
-    private readonly Func<SmtpSession, SmtpReply?> _onConnected;
-    private readonly TaskCompletionSource<SmtpSession> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public RecordingSessionHandler(Func<SmtpSession, SmtpReply?>? onConnected = null) => _onConnected = onConnected ?? (_ => null);
-
-    public ConcurrentQueue<string> Events { get; } = new();
-
-    /// <summary>Completes with the session when the first connection closes.</summary>
-    public Task<SmtpSession> Closed => _closed.Task;
-
-    public ValueTask<SmtpReply?> OnConnectedAsync(SmtpSession session, CancellationToken cancellationToken)
-    {
-        Events.Enqueue("connected " + session.Id);
-        return ValueTask.FromResult(_onConnected(session));
-    }
-
-    public ValueTask OnClosedAsync(SmtpSession session)
-    {
-        Events.Enqueue("closed " + session.Id);
-        _closed.TrySetResult(session);
-        return ValueTask.CompletedTask;
-    }
-}
-
 /// <summary>A store whose behaviour is one delegate over the content stream.</summary>
 public sealed class DelegateMessageStore : IMessageStore
 {
@@ -92,7 +65,7 @@ public sealed class DelegateMessageStore : IMessageStore
     }
 }
 
-/// <summary>Runs tests in this collection alone: they measure memory or change process-wide culture.</summary>
+/// <summary>Runs tests in this collection alone: they measure memory, change process-wide culture, or run 1,000-iteration races.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SerialTests
 {

@@ -40,24 +40,7 @@ public sealed class RawSmtpClient : IAsyncDisposable
     }
 
     /// <summary>Reads one complete reply (all its lines), returned with CRLFs between lines and without the last CRLF.</summary>
-    public async Task<string> ReadReplyAsync(TimeSpan? timeout = null)
-    {
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await ReadLineAsync(timeout);
-            if (line is null)
-            {
-                throw new EndOfStreamException("Connection closed while waiting for a reply; got: " + string.Join(" | ", lines));
-            }
-
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return string.Join("\r\n", lines);
-            }
-        }
-    }
+    public Task<string> ReadReplyAsync(TimeSpan? timeout = null) => SmtpReplyReader.ReadReplyAsync(() => ReadLineAsync(timeout), "Connection");
 
     /// <summary>Reads replies until <paramref name="count"/> have arrived.</summary>
     public async Task<List<string>> ReadRepliesAsync(int count, TimeSpan? timeout = null)

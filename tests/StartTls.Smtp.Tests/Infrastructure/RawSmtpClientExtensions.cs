@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace StartTls.Smtp.Tests.Infrastructure;
 
 /// <summary>Transcript helpers on top of <see cref="RawSmtpClient"/>.</summary>
@@ -18,23 +16,6 @@ public static class RawSmtpClientExtensions
         catch (TimeoutException)
         {
             return true;
-        }
-    }
-
-    /// <summary>Sends each byte of <paramref name="text"/> in its own write, with an optional pause between writes.</summary>
-    public static async Task SendByteByByteAsync(this RawSmtpClient client, string text, TimeSpan? pause = null)
-    {
-        foreach (var b in Encoding.Latin1.GetBytes(text))
-        {
-            await client.SendAsync([b]);
-            if (pause is { } p)
-            {
-                await Task.Delay(p);
-            }
-            else
-            {
-                await Task.Yield();
-            }
         }
     }
 

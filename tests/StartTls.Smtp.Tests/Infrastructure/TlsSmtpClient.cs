@@ -73,19 +73,7 @@ public sealed class TlsSmtpClient : IAsyncDisposable
     public Task<string> EhloAsync(string name = "client.test") => CommandAsync("EHLO " + name);
 
     /// <summary>Reads one complete (possibly multiline) reply; lines joined by CRLF, without the last CRLF.</summary>
-    public async Task<string> ReadReplyAsync(TimeSpan? timeout = null)
-    {
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await ReadLineAsync(timeout) ?? throw new EndOfStreamException("TLS connection closed while waiting for a reply; got: " + string.Join(" | ", lines));
-            lines.Add(line);
-            if (line.Length < 4 || line[3] != '-')
-            {
-                return string.Join("\r\n", lines);
-            }
-        }
-    }
+    public Task<string> ReadReplyAsync(TimeSpan? timeout = null) => SmtpReplyReader.ReadReplyAsync(() => ReadLineAsync(timeout), "TLS connection");
 
     /// <summary>One CRLF line, or null at end of stream.</summary>
     public async Task<string?> ReadLineAsync(TimeSpan? timeout = null)

@@ -116,9 +116,9 @@ public sealed class MaildirNothingLostTests(ITestOutputHelper output)
 
         var outcome = await store.FirstOutcome.Task.WaitAsync(TimeSpan.FromSeconds(5));
         outcome.Should().BeAssignableTo<Exception>("the store is told the message was aborted, it does not return a reply");
-        (await Eventually.HoldsAsync(() => maildir.Tmp.Length == 0 && maildir.New.Length == 0, TimeSpan.FromSeconds(5)))
+        (await Eventually.HoldsAsync(() => maildir.Tmp.Length == 0 && maildir.New.Length == 0))
             .Should().BeTrue($"nothing is kept; tmp: [{string.Join(", ", maildir.Tmp)}], new: [{string.Join(", ", maildir.New)}]");
-        (await Eventually.HoldsAsync(() => server.Server.ConnectionCount == 0, TimeSpan.FromSeconds(5))).Should().BeTrue();
+        (await Eventually.HoldsAsync(() => server.Server.ConnectionCount == 0)).Should().BeTrue();
     }
 
     [Fact(Timeout = 60_000)]

@@ -258,12 +258,13 @@ public sealed class CommandTranscriptTests
     [Fact]
     public async Task A_client_that_disconnects_mid_data_leaves_nothing_stored()
     {
-        await using var server = await TestServer.StartAsync();
+        var sessions = new SessionRecorder();
+        await using var server = await TestServer.StartAsync(sessionHandler: sessions);
         var client = await server.ConnectAsync();
         await client.StartDataAsync();
         await client.SendAsync("partial message\r\nwithout end");
         await client.DisposeAsync();
-        await Task.Delay(200);
+        await sessions.FirstClosed.WaitAsync(TimeSpan.FromSeconds(10)); // the server is done with the session
         server.Messages.Count.Should().Be(0);
         await using var next = await server.ConnectAsync();
         (await next.CommandCodeAsync("NOOP")).Should().Be("250 2.0.0");

@@ -91,11 +91,11 @@ public sealed class ExtensionPointTranscriptTests
     [Fact]
     public async Task The_session_handler_can_refuse_a_connection()
     {
-        var handler = new RecordingSessionHandler(_ => new SmtpReply(554, "5.7.1", "No service for you"));
+        var handler = new SessionRecorder(_ => new SmtpReply(554, "5.7.1", "No service for you"));
         await using var server = await TestServer.StartAsync(sessionHandler: handler);
         await using var client = await server.ConnectAsync(readGreeting: false);
         (await client.ReadToEndAsync(TimeSpan.FromSeconds(3))).Should().Be("554 5.7.1 No service for you\r\n");
-        var session = await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3));
+        var session = await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3));
         handler.Events.Should().Equal("connected " + session.Id, "closed " + session.Id);
         server.Messages.Count.Should().Be(0);
     }
@@ -103,34 +103,34 @@ public sealed class ExtensionPointTranscriptTests
     [Fact]
     public async Task The_session_handler_can_refuse_with_a_temporary_reply()
     {
-        var handler = new RecordingSessionHandler(_ => new SmtpReply(421, "4.7.0", "Busy"));
+        var handler = new SessionRecorder(_ => new SmtpReply(421, "4.7.0", "Busy"));
         await using var server = await TestServer.StartAsync(sessionHandler: handler);
         await using var client = await server.ConnectAsync(readGreeting: false);
         (await client.ReadToEndAsync(TimeSpan.FromSeconds(3))).Should().Be("421 4.7.0 Busy\r\n");
-        await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3));
+        await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3));
     }
 
     [Fact]
     public async Task A_throwing_session_handler_closes_with_421()
     {
-        var handler = new RecordingSessionHandler(_ => throw new InvalidOperationException("hook failed"));
+        var handler = new SessionRecorder(_ => throw new InvalidOperationException("hook failed"));
         await using var server = await TestServer.StartAsync(sessionHandler: handler);
         await using var client = await server.ConnectAsync(readGreeting: false);
         var text = await client.ReadToEndAsync(TimeSpan.FromSeconds(3));
         text.Should().StartWith("421 4.3.0").And.NotContain("hook failed");
-        await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3));
+        await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3));
     }
 
     [Fact]
     public async Task The_session_handler_sees_the_session_open_and_close()
     {
-        var handler = new RecordingSessionHandler();
+        var handler = new SessionRecorder();
         await using var server = await TestServer.StartAsync(sessionHandler: handler);
         await using var client = await server.ConnectAsync();
         await client.StartDataAsync();
         (await client.CommandCodeAsync("x\r\n.")).Should().Be("250 2.0.0");
         (await client.CommandCodeAsync("QUIT")).Should().Be("221 2.0.0");
-        var session = await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3));
+        var session = await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3));
         session.HeloName.Should().Be("client.test");
         session.MessageCount.Should().Be(1);
         session.IsExtended.Should().BeTrue();
@@ -141,18 +141,18 @@ public sealed class ExtensionPointTranscriptTests
     [Fact]
     public async Task On_closed_is_called_when_the_client_just_disappears()
     {
-        var handler = new RecordingSessionHandler();
+        var handler = new SessionRecorder();
         await using var server = await TestServer.StartAsync(sessionHandler: handler);
         var client = await server.ConnectAsync();
         await client.EhloAsync();
         await client.DisposeAsync();
-        (await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3))).HeloName.Should().Be("client.test");
+        (await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3))).HeloName.Should().Be("client.test");
     }
 
     [Fact]
     public async Task A_store_that_throws_after_reading_gives_451_and_nothing_is_counted()
     {
-        var handler = new RecordingSessionHandler();
+        var handler = new SessionRecorder();
         var store = DelegateMessageStore.ThrowsAfterReading();
         await using var server = await TestServer.StartAsync(store: store, sessionHandler: handler);
         await using var client = await server.ConnectAsync();
@@ -163,7 +163,7 @@ public sealed class ExtensionPointTranscriptTests
         store.Calls.Should().Be(1);
         (await client.CommandCodeAsync("NOOP")).Should().Be("250 2.0.0");
         (await client.CommandCodeAsync("QUIT")).Should().Be("221 2.0.0");
-        (await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3))).MessageCount.Should().Be(0);
+        (await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3))).MessageCount.Should().Be(0);
     }
 
     [Fact]
@@ -185,7 +185,7 @@ public sealed class ExtensionPointTranscriptTests
     [InlineData(300_000)]
     public async Task A_store_that_claims_success_without_reading_gets_451(int size)
     {
-        var handler = new RecordingSessionHandler();
+        var handler = new SessionRecorder();
         var store = DelegateMessageStore.AcceptsWithoutReading();
         await using var server = await TestServer.StartAsync(store: store, sessionHandler: handler);
         await using var client = await server.ConnectAsync();
@@ -194,7 +194,7 @@ public sealed class ExtensionPointTranscriptTests
         await client.SendAsync(string.Concat(Enumerable.Repeat(line, Math.Max(1, size / 100))) + ".\r\n");
         (await client.ReadCodeAsync()).Should().Be("451 4.3.0");
         (await client.CommandCodeAsync("QUIT")).Should().Be("221 2.0.0");
-        (await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3))).MessageCount.Should().Be(0);
+        (await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3))).MessageCount.Should().Be(0);
     }
 
     [Fact]
@@ -254,11 +254,14 @@ public sealed class ExtensionPointTranscriptTests
     [Fact]
     public async Task A_store_is_told_when_the_client_disappears()
     {
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var outcome = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var store = new DelegateMessageStore(async (content, ct) =>
         {
             try
             {
+                await content.ReadExactlyAsync(new byte["partial".Length], ct);
+                reading.TrySetResult();
                 await content.CopyToAsync(Stream.Null, ct);
                 outcome.TrySetResult("completed");
                 return SmtpReply.MessageAccepted;
@@ -273,7 +276,7 @@ public sealed class ExtensionPointTranscriptTests
         var client = await server.ConnectAsync();
         await client.StartDataAsync();
         await client.SendAsync("partial\r\n");
-        await Task.Delay(100);
+        await reading.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the store is in the middle of the message
         await client.DisposeAsync();
         (await outcome.Task.WaitAsync(TimeSpan.FromSeconds(3))).Should().NotBe("completed", "the store must not see a cut message as complete");
     }

@@ -220,11 +220,11 @@ public sealed class TimeoutTranscriptTests
     [Fact]
     public async Task A_client_that_disconnects_before_the_greeting_is_handled()
     {
-        var handler = new RecordingSessionHandler();
+        var handler = new SessionRecorder();
         await using var server = await TestServer.StartAsync(o => o.GreetingDelay = TimeSpan.FromMilliseconds(300), sessionHandler: handler);
         var client = await server.ConnectAsync(readGreeting: false);
         await client.DisposeAsync();
-        (await handler.Closed.WaitAsync(TimeSpan.FromSeconds(3))).MessageCount.Should().Be(0);
+        (await handler.FirstClosed.WaitAsync(TimeSpan.FromSeconds(3))).MessageCount.Should().Be(0);
     }
 
     /// <summary>Sends one byte per pause until the text ends, the server closes the connection, or the test stops it.</summary>

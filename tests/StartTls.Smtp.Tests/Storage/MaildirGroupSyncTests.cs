@@ -1,5 +1,6 @@
 using System.Text;
 using StartTls.Smtp.Storage;
+using StartTls.Smtp.Tests.Infrastructure;
 using static StartTls.Smtp.Tests.Storage.StorageTestKit;
 
 namespace StartTls.Smtp.Tests.Storage;
@@ -11,6 +12,8 @@ namespace StartTls.Smtp.Tests.Storage;
 /// </summary>
 public sealed class MaildirGroupSyncTests : IDisposable
 {
+    private const string NoDirectorySync = "the store fsyncs directories only on Linux and macOS; on this OS there is no directory sync to group";
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     private readonly TempDirectory _temp = new();
@@ -43,28 +46,10 @@ public sealed class MaildirGroupSyncTests : IDisposable
 
     private static string QueueId(SmtpReply reply) => reply.Message["OK queued as ".Length..];
 
-    // Waits for a condition of the store's state; fails the test (never hangs) when it does not come.
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Timed out waiting until " + what);
-            }
-
-            await Task.Delay(5);
-        }
-    }
-
-    [Fact]
+    [SkippableFact]
     public async Task Concurrent_saves_all_land_byte_identical_and_share_directory_syncs()
     {
-        if (!DirectoriesAreSynced)
-        {
-            return;
-        }
+        Skip.IfNot(DirectoriesAreSynced, NoDirectorySync);
 
         const int count = 40;
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -76,7 +61,7 @@ public sealed class MaildirGroupSyncTests : IDisposable
         // Hold the first sync of new/ until every message is in new/: then none may be released yet, and one more
         // sync must release all the others.
         await disk.FirstDirectorySyncEntered.Task.WaitAsync(Timeout);
-        await WaitUntil(() => _temp.Files("new").Length == count, "every message is in new/");
+        await Eventually.WaitUntilAsync(() => _temp.Files("new").Length == count, "every message is in new/");
         saves.Should().NotContain(t => t.IsCompleted, "no message is released before a sync of new/ that began after its move has ended");
 
         gate.SetResult();
@@ -119,13 +104,10 @@ public sealed class MaildirGroupSyncTests : IDisposable
         store.SyncThreadCount.Should().BeLessThanOrEqualTo(64, "the sync threads are bounded");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_failed_directory_sync_fails_exactly_the_messages_it_covered_and_leaves_nothing_of_them()
     {
-        if (!DirectoriesAreSynced)
-        {
-            return;
-        }
+        Skip.IfNot(DirectoriesAreSynced, NoDirectorySync);
 
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var disk = new ScriptedDiskSync { FirstDirectorySyncGate = gate, FirstDirectorySyncFailure = new IOException("directory fsync failed (scripted)") };
@@ -135,7 +117,7 @@ public sealed class MaildirGroupSyncTests : IDisposable
         var first = Save(store, 0);
         await disk.FirstDirectorySyncEntered.Task.WaitAsync(Timeout);
         var others = Enumerable.Range(1, 10).Select(i => Save(store, i)).ToArray();
-        await WaitUntil(() => _temp.Files("new").Length == 11, "every message is in new/");
+        await Eventually.WaitUntilAsync(() => _temp.Files("new").Length == 11, "every message is in new/");
         gate.SetResult();
 
         (await first).Should().Be(SmtpReply.TemporaryFailure, "the store answers its own failure with 451 instead of throwing");

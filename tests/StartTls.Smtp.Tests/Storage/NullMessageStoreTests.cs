@@ -29,5 +29,18 @@ public sealed class NullMessageStoreTests
     }
 
     [Fact]
-    public void Instance_is_a_singleton() => NullMessageStore.Instance.Should().BeSameAs(NullMessageStore.Instance);
+    public void Instance_is_the_only_way_to_get_one()
+        => typeof(NullMessageStore).GetConstructors().Should().BeEmpty("the store has no state, so one shared instance serves every server");
+
+    [Fact]
+    public async Task The_shared_instance_serves_concurrent_saves_each_to_its_own_end()
+    {
+        var streams = Enumerable.Range(1, 8).Select(i => new ScriptedContentStream(Bytes(i * 25_000, seed: i))).ToArray();
+
+        var replies = await Task.WhenAll(streams.Select(stream => Task.Run(async () =>
+            await NullMessageStore.Instance.SaveAsync(Session(), Envelope("a@example.org", "b@example.net"), stream, CancellationToken.None))));
+
+        replies.Should().OnlyContain(reply => reply.Code == 250 && reply.EnhancedStatusCode == "2.0.0");
+        streams.Select(s => (s.ReachedEnd, s.Position)).Should().Equal(Enumerable.Range(1, 8).Select(i => (true, (long)i * 25_000)));
+    }
 }

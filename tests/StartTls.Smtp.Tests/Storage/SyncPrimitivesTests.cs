@@ -1,4 +1,5 @@
 using StartTls.Smtp.Storage;
+using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Storage;
 
@@ -85,12 +86,8 @@ public sealed class SyncPrimitivesTests
         pool.Queue(done);
         await done.Done.Task.WaitAsync(Timeout);
 
-        var deadline = DateTime.UtcNow + Timeout;
-        while (pool.ThreadCount > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
-
+        // Idle threads stop on their own clock; nothing signals it.
+        await Eventually.HoldsAsync(() => pool.ThreadCount == 0, Timeout);
         pool.ThreadCount.Should().Be(0);
         var again = new BlockingItem(Task.CompletedTask);
         pool.Queue(again);

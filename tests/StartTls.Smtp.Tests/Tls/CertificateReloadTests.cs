@@ -31,6 +31,11 @@ public sealed class CertificateReloadTests : IDisposable
     {
         var staging = Path.Combine(_dir, "staging-" + Guid.NewGuid().ToString("N"));
         var (newCrt, newKey) = TestCertificates.WritePem(certificate, staging, "next");
+
+        // A real renewal comes long after the files it replaces. Here both are written within milliseconds, can share a
+        // file-system timestamp tick and have the same size, and the reload check compares exactly those.
+        File.SetLastWriteTimeUtc(newCrt, File.GetLastWriteTimeUtc(certificatePath).AddSeconds(2));
+        File.SetLastWriteTimeUtc(newKey, File.GetLastWriteTimeUtc(keyPath).AddSeconds(2));
         File.Move(newKey, keyPath, overwrite: true);
         File.Move(newCrt, certificatePath, overwrite: true);
         Touch(keyPath);
@@ -53,6 +58,13 @@ public sealed class CertificateReloadTests : IDisposable
             return tls.ServerCertificate.Thumbprint;
         }
     }
+
+    /// <summary>
+    /// Polls new connections until one gets <paramref name="expected"/>: the files are checked at most once a second,
+    /// on the server's clock, and nothing signals the reload.
+    /// </summary>
+    private static async Task<bool> ServesAsync(TestServer server, X509Certificate2 expected)
+        => await Eventually.HoldsAsync(async () => await ThumbprintOfNewConnectionAsync(server) == expected.Thumbprint, interval: TimeSpan.FromMilliseconds(250));
 
     [Fact]
     public async Task Replaced_pem_files_are_served_to_new_connections_after_the_next_check_while_an_open_connection_keeps_working()

@@ -12,7 +12,7 @@ public sealed class StartTlsInjectionTests
 {
     private static readonly TimeSpan CloseWithin = TimeSpan.FromSeconds(5);
 
-    private static Task<TestServer> StartAsync(SessionCapturingStore? store = null)
+    private static Task<TestServer> StartAsync(SessionRecorder? store = null)
         => TestServer.StartAsync(TlsTestKit.WithCertificate(), store);
 
     /// <summary>Connects, reads the greeting and EHLO (the P of the catalogue).</summary>
@@ -69,12 +69,16 @@ public sealed class StartTlsInjectionTests
     [InlineData("STARTT", "LS\r\nRSET\r\n")]
     public async Task T01_starttls_line_split_across_segments_with_the_injection_in_the_last_one_gets_554(string first, string second)
     {
+        // In memory, so the first piece is read (and waited on) before the second exists: the split is certain.
         await using var server = await StartAsync();
-        await using var client = await GreetedAsync(server);
-        await client.SendAsync(first);
-        await Task.Delay(100);
+        await using var client = await PipeConnection.ConnectAsync(server);
+        (await client.EhloAsync("c.test")).Should().Contain("250-STARTTLS");
+        await client.SendPieceAsync(first);
         await client.SendAsync(second);
-        await ExpectPipeliningRejectionAsync(client);
+
+        var rest = await client.ReadToEndAsync(CloseWithin);
+        rest.Should().StartWith("554 5.5.0 ").And.NotContain("220");
+        rest.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Should().ContainSingle("only the 554, then close");
     }
 
     [Fact]
@@ -83,11 +87,11 @@ public sealed class StartTlsInjectionTests
         await using var server = await StartAsync();
         await using var client = await GreetedAsync(server);
         await client.SendAsync("STARTTLS\r\n");
-        await Task.Delay(300);
-        await client.SendAsync("RSET\r\n");
 
-        // The 220 went out before the RSET arrived; the RSET bytes then reach the handshake, which refuses them.
+        // The 220 is read before the RSET is sent, so the RSET cannot share a read with the STARTTLS: its bytes reach
+        // the handshake, which refuses them.
         (await client.ReadReplyAsync()).Should().Be("220 2.0.0 Ready to start TLS");
+        await client.SendAsync("RSET\r\n");
         var after = await Wire.ReceiveUntilClosedAsync(client.Socket, CloseWithin);
         after.Closed.Should().BeTrue(after.ToString());
         after.HasNoPlaintext.Should().BeTrue(after.ToString());
@@ -100,7 +104,6 @@ public sealed class StartTlsInjectionTests
         await using var client = await server.ConnectAsync();
         await client.SendAsync("EHLO commandinjectiontester\r\n");
         (await client.ReadReplyAsync()).Should().StartWith("250-mx.test");
-        await Task.Delay(300);
         await client.SendAsync("STARTTLS\r\nEHLO commandinjectiontester\r\n");
 
         // zgrab2/EAST: "no 220" is the not-vulnerable bucket; the handshake can never start.
@@ -114,7 +117,6 @@ public sealed class StartTlsInjectionTests
         await using var client = await GreetedAsync(server);
         (await client.CommandAsync("STARTTLS")).Should().Be("220 2.0.0 Ready to start TLS");
         await client.SendAsync("NOOP\r\n");
-        await Task.Delay(300);
         await Wire.TrySendAsync(client.Socket, await ClientHello.ModernAsync());
 
         var after = await Wire.ReceiveUntilClosedAsync(client.Socket, CloseWithin);
@@ -125,7 +127,7 @@ public sealed class StartTlsInjectionTests
     [Fact]
     public async Task T05_credential_theft_prefix_stores_nothing_and_never_gets_354()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         await using var attacker = await GreetedAsync(server);
         await attacker.SendAsync("STARTTLS\r\nMAIL FROM:<att@c.test>\r\nRCPT TO:<att@s.test>\r\nDATA\r\n");
@@ -150,7 +152,7 @@ public sealed class StartTlsInjectionTests
     [Fact]
     public async Task T05_credential_theft_prefix_sent_after_the_220_closes_the_connection()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await StartAsync(store);
         await using var client = await GreetedAsync(server);
         (await client.CommandAsync("STARTTLS")).Should().Be("220 2.0.0 Ready to start TLS");

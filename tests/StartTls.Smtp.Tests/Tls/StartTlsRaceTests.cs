@@ -11,6 +11,8 @@ namespace StartTls.Smtp.Tests.Tls;
 /// The cutover under timing pressure, 1,000 times each, in concurrent batches: T04 (STARTTLS then MAIL at once — the
 /// MAIL never gets a 250) and T08 (a ClientHello sent the instant the 220 starts arriving — every handshake succeeds).
 /// </summary>
+/// <remarks>In the serial collection: 1,000 connections in batches of 50 would otherwise compete with every other test class for the machine, and the pressure on them is the point.</remarks>
+[Collection(SerialTests.Name)]
 public sealed class StartTlsRaceTests(ITestOutputHelper output)
 {
     private const int Iterations = 1000;
@@ -108,11 +110,12 @@ public sealed class StartTlsRaceTests(ITestOutputHelper output)
     [InlineData(5)] // the record header alone
     public async Task T08_a_client_hello_arriving_in_pieces_after_the_220_still_handshakes(int firstPiece)
     {
+        // In memory: the server has read the first piece and waits for more before the rest is written.
         await using var server = await StartAsync();
-        await using var client = await server.ConnectAsync();
+        await using var client = await PipeConnection.ConnectAsync(server);
         await client.EhloAsync();
         (await client.CommandAsync("STARTTLS")).Should().Be("220 2.0.0 Ready to start TLS");
-        var transport = new SplitFirstWriteStream(new NetworkStream(client.Socket, ownsSocket: false), firstPiece, TimeSpan.FromMilliseconds(150));
+        var transport = new SplitFirstWriteStream(client, firstPiece);
         await using var tls = await TlsSmtpClient.HandshakeAsync(transport);
         (await tls.EhloAsync()).Should().StartWith("250-mx.test");
     }
@@ -143,8 +146,8 @@ public sealed class StartTlsRaceTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Splits the first write (the ClientHello) in two TCP writes with a pause between them.</summary>
-    private sealed class SplitFirstWriteStream(Stream inner, int firstPiece, TimeSpan pause) : DelegatingStream(inner)
+    /// <summary>Splits the first write (the ClientHello) in two pieces; the server has read the first before the second is sent.</summary>
+    private sealed class SplitFirstWriteStream(PipeConnection connection, int firstPiece) : DelegatingStream(connection.AsStream())
     {
         private bool _split = true;
 
@@ -153,10 +156,8 @@ public sealed class StartTlsRaceTests(ITestOutputHelper output)
             if (_split && buffer.Length > firstPiece)
             {
                 _split = false;
-                await Inner.WriteAsync(buffer[..firstPiece], cancellationToken);
-                await Inner.FlushAsync(cancellationToken);
-                await Task.Delay(pause, cancellationToken);
-                await Inner.WriteAsync(buffer[firstPiece..], cancellationToken);
+                await connection.SendPieceAsync(buffer[..firstPiece].ToArray());
+                await connection.SendAsync(buffer[firstPiece..].ToArray());
                 return;
             }
 

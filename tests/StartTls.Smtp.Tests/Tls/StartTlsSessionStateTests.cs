@@ -27,7 +27,7 @@ public sealed class StartTlsSessionStateTests
     [Fact]
     public async Task T11_starttls_inside_a_transaction_gets_503_and_the_envelope_does_not_survive_tls()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), store);
         await using var raw = await server.ConnectAsync();
         await raw.EhloAsync("pre.test");
@@ -52,7 +52,7 @@ public sealed class StartTlsSessionStateTests
     [Fact]
     public async Task T12_the_ehlo_reply_inside_tls_drops_starttls_and_the_store_sees_the_post_tls_facts()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), store);
         await using var raw = await server.ConnectAsync();
         var before = await raw.EhloAsync("pre.test");
@@ -80,7 +80,7 @@ public sealed class StartTlsSessionStateTests
     [Fact]
     public async Task T12_the_sni_name_reaches_the_session_as_sent_and_no_sni_gives_null()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), store);
         foreach (var sni in new[] { "MX.test", "" })
         {
@@ -128,7 +128,7 @@ public sealed class StartTlsSessionStateTests
     [Fact]
     public async Task Plaintext_delivery_is_esmtp_with_no_tls_facts()
     {
-        var store = new SessionCapturingStore();
+        var store = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), store);
         await using var raw = await server.ConnectAsync();
         await raw.EhloAsync();

@@ -123,7 +123,7 @@ public sealed class TlsHandshakeTests(ITestOutputHelper log)
         after.AlertDescriptions().Should().Equal([alert], name + ": " + after);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task T51_openssl_offering_only_tls_1_1_fails_the_handshake_and_gets_no_plaintext()
     {
         await using var server = await StartAsync();
@@ -242,11 +242,11 @@ public sealed class TlsHandshakeTests(ITestOutputHelper log)
         recorder.Closed.Should().ContainSingle().Which.Tls!.Protocol.Should().Be(SslProtocols.Tls12);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task T53_client_initiated_tls_1_2_renegotiation_is_refused()
     {
         await using var server = await StartAsync();
-        using var client = new InteractiveProcess("openssl",
+        using var client = CliTool.Start("openssl",
         [
             "s_client", "-starttls", "smtp", "-connect", "127.0.0.1:" + server.Port.ToString(CultureInfo.InvariantCulture),
             "-servername", "mx.test", "-tls1_2", "-msg", "-crlf",

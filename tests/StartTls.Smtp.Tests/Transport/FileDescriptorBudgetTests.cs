@@ -4,6 +4,8 @@ using StartTls.Smtp.Transport;
 
 using StartTls.Smtp.Protocol;
 
+using StartTls.Smtp.Tests.Infrastructure;
+
 namespace StartTls.Smtp.Tests.Transport;
 
 /// <summary>
@@ -63,7 +65,7 @@ public sealed class FileDescriptorBudgetTests
             return; // the test process itself runs under a low limit; the process tests cover that case
         }
 
-        var logs = new AuthTestKit.LogCapture();
+        var logs = new LogCapture();
         await using var server = await Infrastructure.TestServer.StartAsync(o => o.MaxConnections = 5, loggerFactory: logs);
         server.Server.Limiter.MaxConnections.Should().Be(5);
         logs.Lines.Should().ContainSingle(l => l.Contains("[7] The open file limit (RLIMIT_NOFILE) is ", StringComparison.Ordinal)

@@ -20,7 +20,7 @@ public sealed class RefusalLogTests
     public void A_flood_of_refusals_is_one_warning_then_one_summary_per_interval_and_limit()
     {
         var time = new FakeTimeProvider();
-        var logs = new AuthTestKit.LogCapture();
+        var logs = new LogCapture();
         var limiter = new ConnectionLimiter(1, 1, logger: logs.CreateLogger("test"), timeProvider: time);
         for (var i = 0; i < 500; i++)
         {
@@ -58,7 +58,7 @@ public sealed class RefusalLogTests
     [Fact]
     public async Task A_server_refusing_many_connections_writes_a_bounded_number_of_lines()
     {
-        var logs = new AuthTestKit.LogCapture();
+        var logs = new LogCapture();
         await using var server = await TestServer.StartAsync(o =>
         {
             o.MaxConnections = 1;

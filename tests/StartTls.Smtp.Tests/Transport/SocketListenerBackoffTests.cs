@@ -6,6 +6,8 @@ using Microsoft.Extensions.Time.Testing;
 using StartTls.Smtp.Tests.Authentication;
 using StartTls.Smtp.Transport;
 
+using StartTls.Smtp.Tests.Infrastructure;
+
 namespace StartTls.Smtp.Tests.Transport;
 
 /// <summary>
@@ -24,7 +26,7 @@ public sealed class SocketListenerBackoffTests
         }
 
         var time = new WatchedTimeProvider();
-        var logs = new AuthTestKit.LogCapture();
+        var logs = new LogCapture();
         var listener = new SocketListener(new IPEndPoint(IPAddress.Loopback, 0), static socket =>
         {
             socket.Dispose();

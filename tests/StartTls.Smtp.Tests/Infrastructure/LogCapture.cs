@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace StartTls.Smtp.Tests.Infrastructure;
+
+/// <summary>
+/// The one log capture of the tests: every event the server writes, as "Level category [id] text || values || exception",
+/// and every scope. Pass it to the server as its logger factory.
+/// </summary>
+public sealed class LogCapture : ILoggerProvider, ILoggerFactory
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public string All => string.Join("\n", _lines);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private void Add(string line) => _lines.Enqueue(line);
+
+    private static string Describe(object? state)
+    {
+        var text = new StringBuilder().Append(state);
+        if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
+        {
+            foreach (var (key, value) in pairs)
+            {
+                text.Append(" | ").Append(key).Append('=').Append(value);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private sealed class Logger(LogCapture owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull
+        {
+            owner.Add("scope " + category + ": " + Describe(state));
+            return null;
+        }
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => owner.Add($"{logLevel} {category} [{eventId.Id}] {formatter(state, exception)} || {Describe(state)} || {exception}");
+    }
+}
