@@ -3,12 +3,7 @@ namespace StartTls.Smtp.Protocol;
 /// <summary>Parses the arguments of MAIL and RCPT into envelope values, returning the RFC reply for any fault.</summary>
 internal static class EnvelopeParser
 {
-    /// <summary>Parses <c>FROM:&lt;path&gt; [params]</c> on a session that does not offer AUTH.</summary>
-    /// <returns><see langword="null"/> on success, else the error reply.</returns>
-    public static SmtpReply? ParseMail(ReadOnlySpan<byte> arguments, ProtocolSettings settings, out SmtpEnvelope? envelope)
-        => ParseMail(arguments, settings, authOffered: false, out envelope);
-
-    /// <summary>Parses <c>FROM:&lt;path&gt; [params]</c>.</summary>
+    /// <summary>Parses <c>FROM:&lt;path&gt; [params]</c>; <c>AUTH=</c> is a known parameter only when <paramref name="authOffered"/>.</summary>
     /// <returns><see langword="null"/> on success, else the error reply.</returns>
     public static SmtpReply? ParseMail(ReadOnlySpan<byte> arguments, ProtocolSettings settings, bool authOffered, out SmtpEnvelope? envelope)
     {

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Storage;
-using StartTls.Smtp.Transport;
+using StartTls.Smtp.IO;
 
 namespace StartTls.Smtp.Protocol;
 

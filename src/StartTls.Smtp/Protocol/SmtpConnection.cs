@@ -178,6 +178,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                         OnTimeout(_phase);
                         break;
                     }
+
+                    // A stress deadline that stopped counting (the load dropped) between the alarm and now: watch it again.
+                    ArmAlarm(Volatile.Read(ref _deadline), Volatile.Read(ref _stressDeadline));
                 }
 
                 var action = ConnectionAction.Continue;

@@ -43,7 +43,7 @@ internal static class TlsHandshake
             var inner = new DuplexPipeStream(transport.Input, transport.Output);
             ssl = new SslStream(inner, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsServerAsync(SelectOptionsAsync, state, timeout.Token).ConfigureAwait(false);
-            if (transport is Transport.IReadGateOwner socketTransport)
+            if (transport is IO.IReadGateOwner socketTransport)
             {
                 // The handshake read its bytes from the plaintext pipe; the records after it need no pipe in between.
                 inner.BypassPipesWhenDrained(socketTransport.ReadGate);
@@ -61,8 +61,8 @@ internal static class TlsHandshake
                 OpenSslBufferRelease.Apply(ssl);
             }
 
-            var gate = new Transport.ZeroByteReadGate(ssl);
-            var pipe = new TlsPipe(ssl, gate, PipeReader.Create(gate, Transport.StreamPipeSettings.Reader), PipeWriter.Create(ssl, Transport.StreamPipeSettings.Writer));
+            var gate = new IO.ZeroByteReadGate(ssl);
+            var pipe = new TlsPipe(ssl, gate, PipeReader.Create(gate, IO.StreamPipeSettings.Reader), PipeWriter.Create(ssl, IO.StreamPipeSettings.Writer));
             ssl = null;
             return TlsHandshakeResult.Succeed(pipe, info);
         }

@@ -4,11 +4,11 @@ using System.Net.Security;
 namespace StartTls.Smtp.Tls;
 
 /// <summary>The pipes of an encrypted session, and the <see cref="SslStream"/> under them.</summary>
-internal sealed class TlsPipe(SslStream stream, Transport.ZeroByteReadGate gate, PipeReader input, PipeWriter output) : IDuplexPipe, Transport.IReadGateOwner, IAsyncDisposable
+internal sealed class TlsPipe(SslStream stream, IO.ZeroByteReadGate gate, PipeReader input, PipeWriter output) : IDuplexPipe, IO.IReadGateOwner, IAsyncDisposable
 {
     public SslStream Stream { get; } = stream;
 
-    public Transport.ZeroByteReadGate ReadGate { get; } = gate;
+    public IO.ZeroByteReadGate ReadGate { get; } = gate;
 
     public PipeReader Input { get; } = input;
 

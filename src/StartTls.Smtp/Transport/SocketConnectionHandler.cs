@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using StartTls.Smtp.IO;
 using StartTls.Smtp.Protocol;
 
 namespace StartTls.Smtp.Transport;

@@ -142,9 +142,9 @@ public sealed class EnvelopeParserTests
             o.EnableSmtpUtf8 = false;
             o.Enable8BitMime = false;
         });
-        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> SMTPUTF8"), settings, out _)).Should().Be("555 5.5.4");
-        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> BODY=8BITMIME"), settings, out _)).Should().Be("555 5.5.4");
-        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> BODY=7BIT"), settings, out _)).Should().Be("OK");
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> SMTPUTF8"), settings, authOffered: false, out _)).Should().Be("555 5.5.4");
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> BODY=8BITMIME"), settings, authOffered: false, out _)).Should().Be("555 5.5.4");
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> BODY=7BIT"), settings, authOffered: false, out _)).Should().Be("OK");
     }
 
     [Theory]
@@ -238,7 +238,7 @@ public sealed class EnvelopeParserTests
     }
 
     private static string ParseMail(string arguments, out SmtpEnvelope? envelope)
-        => Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes(arguments), Settings(), out envelope));
+        => Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes(arguments), Settings(), authOffered: false, out envelope));
 
     private static string ParseRcpt(string arguments, bool smtpUtf8, out SmtpRecipient? recipient)
         => Describe(EnvelopeParser.ParseRcpt(SequenceBuilder.Bytes(arguments), smtpUtf8, out recipient));

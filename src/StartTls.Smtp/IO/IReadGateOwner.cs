@@ -1,4 +1,4 @@
-namespace StartTls.Smtp.Transport;
+namespace StartTls.Smtp.IO;
 
 /// <summary>A duplex pipe whose reader sits on a <see cref="ZeroByteReadGate"/> the connection can switch.</summary>
 internal interface IReadGateOwner

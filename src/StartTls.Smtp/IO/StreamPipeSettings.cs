@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace StartTls.Smtp.Transport;
+namespace StartTls.Smtp.IO;
 
 /// <summary>
 /// The pipe options for a connection's streams, plaintext and TLS alike: zero-byte reads so that an idle connection

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace StartTls.Smtp.Transport;
+namespace StartTls.Smtp.IO;
 
 /// <summary>
 /// Sits between a connection's stream and its <see cref="System.IO.Pipelines.PipeReader"/>, which issues a zero-byte
