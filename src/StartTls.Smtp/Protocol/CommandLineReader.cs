@@ -24,7 +24,7 @@ internal enum LineStatus
 /// <summary>
 /// Splits the command stream into CRLF lines with a hard length bound. A line that outgrows the bound is consumed and
 /// dropped as it arrives, so the connection never holds more than the limit (plus one read) however long the line,
-/// and the bytes after the over-long part are never executed as a command (attacks.md T26, T27).
+/// and the bytes after the over-long part are never executed as a command (docs/threat-model.md T26, T27).
 /// </summary>
 internal struct CommandLineReader
 {

@@ -20,6 +20,10 @@ internal sealed class DeadlineHeartbeat : IDisposable
     public static readonly TimeSpan MinPeriod = TimeSpan.FromMilliseconds(10);
 
     private readonly Lock _lock = new();
+
+    // Serialises timer changes, which are never made under _lock: a timer's Change may wait for the timer's own
+    // callback (a test clock runs callbacks under its lock), and the callback takes _lock.
+    private readonly Lock _timerGate = new();
     private readonly List<HeartbeatMember> _due = [];
     private readonly ServerClock _clock;
     private readonly Action<Exception>? _onFailure;
@@ -87,6 +91,7 @@ internal sealed class DeadlineHeartbeat : IDisposable
     public void Register(HeartbeatMember member, TimeSpan shortestTimeout)
     {
         var period = (long)Math.Ceiling(PeriodFor(shortestTimeout).TotalMilliseconds);
+        var changed = false;
         lock (_lock)
         {
             if (member.IsRegistered)
@@ -108,8 +113,13 @@ internal sealed class DeadlineHeartbeat : IDisposable
             {
                 _periodMs = period;
                 _running = true;
-                _timer.Change(TimeSpan.FromMilliseconds(_periodMs), TimeSpan.FromMilliseconds(_periodMs));
+                changed = true;
             }
+        }
+
+        if (changed)
+        {
+            ApplyTimer();
         }
     }
 
@@ -159,6 +169,7 @@ internal sealed class DeadlineHeartbeat : IDisposable
             return;
         }
 
+        var stopped = false;
         try
         {
             var now = _clock.Now;
@@ -171,7 +182,7 @@ internal sealed class DeadlineHeartbeat : IDisposable
                     {
                         _running = false;
                         _periodMs = (long)MaxPeriod.TotalMilliseconds;
-                        _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                        stopped = true;
                     }
 
                     return;
@@ -205,6 +216,26 @@ internal sealed class DeadlineHeartbeat : IDisposable
         {
             _due.Clear();
             Volatile.Write(ref _ticking, 0);
+            if (stopped)
+            {
+                // Not from the timer's own callback: queued, it applies whatever state is current by then.
+                ThreadPool.UnsafeQueueUserWorkItem(static self => self.ApplyTimer(), this, preferLocal: false);
+            }
+        }
+    }
+
+    /// <summary>Makes the timer match the current state (running at the period, or stopped); never under _lock.</summary>
+    private void ApplyTimer()
+    {
+        lock (_timerGate)
+        {
+            TimeSpan period;
+            lock (_lock)
+            {
+                period = _running ? TimeSpan.FromMilliseconds(_periodMs) : Timeout.InfiniteTimeSpan;
+            }
+
+            _timer.Change(period, period);
         }
     }
 }

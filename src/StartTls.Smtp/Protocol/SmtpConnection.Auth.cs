@@ -301,7 +301,7 @@ internal sealed partial class SmtpConnection
         _saslFailAfterResponse = false;
     }
 
-    /// <summary>Forgets every AUTH fact: at STARTTLS, a pre-TLS identity must not survive (RFC 3207 §4.2, attacks.md T13).</summary>
+    /// <summary>Forgets every AUTH fact: at STARTTLS, a pre-TLS identity must not survive (RFC 3207 §4.2, docs/threat-model.md T13).</summary>
     private void ResetAuthentication()
     {
         EndSasl();

@@ -551,7 +551,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
 
         // RFC 2920 §3.1: DATA ends a group. Bytes already behind it were sent before our 354 (content sent early,
-        // or more commands): refusing them closes the SMTP smuggling and unauthorised pipelining doors (attacks.md T41, T42).
+        // or more commands): refusing them closes the SMTP smuggling and unauthorised pipelining doors (docs/threat-model.md T41, T42).
         if (bytesAfter > 0)
         {
             return Violation(Replies.PipeliningViolation, "data_pipelining", "bytes after DATA in the same group");

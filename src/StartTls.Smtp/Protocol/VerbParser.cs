@@ -2,7 +2,7 @@ namespace StartTls.Smtp.Protocol;
 
 /// <summary>
 /// Recognises the command verb at the start of a line, on bytes, case-insensitively by ASCII rules only:
-/// <c>ſTARTTLS</c> or <c>MAıL</c> never match, whatever the current culture (attacks.md T31).
+/// <c>ſTARTTLS</c> or <c>MAıL</c> never match, whatever the current culture (docs/threat-model.md T31).
 /// </summary>
 internal static class VerbParser
 {

@@ -7,7 +7,7 @@ using static StartTls.Smtp.Tests.Authentication.AuthTestKit;
 
 namespace StartTls.Smtp.Tests.Authentication;
 
-/// <summary>attacks.md T13 and T20–T24 on raw sockets: exact bytes in, exact replies out.</summary>
+/// <summary>docs/threat-model.md T13 and T20–T24 on raw sockets: exact bytes in, exact replies out.</summary>
 public sealed class AuthAttackTests
 {
     // ---- T20: AUTH before TLS ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Authentication;
 
-/// <summary>The RFC 4616 §4 PLAIN examples, and attacks.md T18 on a submission endpoint.</summary>
+/// <summary>The RFC 4616 §4 PLAIN examples, and docs/threat-model.md T18 on a submission endpoint.</summary>
 public sealed class Rfc4616AndT18Tests
 {
     /// <summary>The RFC's example directory: tim/tanstaaftanstaaf, Kurt/xipj3plmq, and Kurt may act as Ursel.</summary>

@@ -2,7 +2,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Protocol;
 
-/// <summary>Command lines on the wire: attacks.md T25–T31, and lines split across writes.</summary>
+/// <summary>Command lines on the wire: docs/threat-model.md T25–T31, and lines split across writes.</summary>
 public sealed class CommandLineTranscriptTests
 {
     [Fact]

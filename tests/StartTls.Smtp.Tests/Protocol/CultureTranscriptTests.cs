@@ -3,7 +3,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Protocol;
 
-/// <summary>attacks.md T31 under tr-TR: the server's parsing must not depend on the culture (serial: changes process-wide state).</summary>
+/// <summary>docs/threat-model.md T31 under tr-TR: the server's parsing must not depend on the culture (serial: changes process-wide state).</summary>
 [Collection(SerialTests.Name)]
 public sealed class CultureTranscriptTests
 {

@@ -7,13 +7,13 @@ namespace StartTls.Smtp.Tests.Protocol;
 
 /// <summary>
 /// DATA content: dot-unstuffing, the only terminator, bare line endings and NUL in both modes, the smuggling
-/// sequences of attacks.md §3, line and size limits; every input also fed split at every byte boundary.
+/// sequences of docs/threat-model.md (T34), line and size limits; every input also fed split at every byte boundary.
 /// </summary>
 public sealed class DataReaderTests
 {
     private const string Tail = "\r\nMAIL FROM:<spoof@c.test>\r\nRCPT TO:<b@s.test>\r\nDATA\r\nSubject: smuggled\r\n\r\ny\r\n.\r\n";
 
-    /// <summary>attacks.md §3: every sequence of the SEC Consult tool (old, inbound and outbound lists) and smtpsmug.</summary>
+    /// <summary>docs/threat-model.md (T34): every sequence of the SEC Consult tool (old, inbound and outbound lists) and smtpsmug.</summary>
     public static TheoryData<string> SmugglingSequences => new()
     {
         "\n.\n",

@@ -2,7 +2,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Protocol;
 
-/// <summary>Message content on the wire: attacks.md T32–T38 and content split across writes.</summary>
+/// <summary>Message content on the wire: docs/threat-model.md T32–T38 and content split across writes.</summary>
 public sealed class DataTranscriptTests
 {
     private const string SmuggledTail = "\r\nMAIL FROM:<spoof@c.test>\r\nRCPT TO:<b@s.test>\r\nDATA\r\nSubject: smuggled\r\n\r\ny\r\n.\r\n";

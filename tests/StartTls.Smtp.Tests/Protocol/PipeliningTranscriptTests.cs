@@ -2,7 +2,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Protocol;
 
-/// <summary>RFC 2920 groups: attacks.md T39 and T41–T43.</summary>
+/// <summary>RFC 2920 groups: docs/threat-model.md T39 and T41–T43.</summary>
 public sealed class PipeliningTranscriptTests
 {
     [Fact]

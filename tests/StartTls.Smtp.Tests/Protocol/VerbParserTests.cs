@@ -5,7 +5,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Protocol;
 
-/// <summary>Verb recognition: ASCII case rules only, whatever the culture (attacks.md T31).</summary>
+/// <summary>Verb recognition: ASCII case rules only, whatever the culture (docs/threat-model.md T31).</summary>
 public sealed class VerbParserTests
 {
     public static TheoryData<string, string> Verbs => new()

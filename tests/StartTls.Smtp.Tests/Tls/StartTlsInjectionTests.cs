@@ -4,7 +4,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 namespace StartTls.Smtp.Tests.Tls;
 
 /// <summary>
-/// The hard cutover on raw sockets (attacks.md T01–T03, T05–T07, T09, T16): a byte behind STARTTLS in the read buffer
+/// The hard cutover on raw sockets (docs/threat-model.md T01–T03, T05–T07, T09, T16): a byte behind STARTTLS in the read buffer
 /// gets 554 5.5.0 and close with no 220; after the 220 only a TLS handshake record is accepted, anything else closes
 /// the connection without a reply.
 /// </summary>

@@ -4,7 +4,7 @@ using StartTls.Smtp.Tests.Infrastructure;
 namespace StartTls.Smtp.Tests.Tls;
 
 /// <summary>
-/// What the session knows before and after TLS (attacks.md T10–T12, T14–T17, T19), and the facts the store sees
+/// What the session knows before and after TLS (docs/threat-model.md T10–T12, T14–T17, T19), and the facts the store sees
 /// (ProtocolName ESMTPS, the SNI name, the Received header). T13 and T18 need AUTH and are not here.
 /// </summary>
 public sealed class StartTlsSessionStateTests

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace StartTls.Smtp.Tests.Tls;
 
 /// <summary>
-/// Implicit TLS, failed and slow handshakes, renegotiation and downgrade (attacks.md T50–T53): a handshake that does
+/// Implicit TLS, failed and slow handshakes, renegotiation and downgrade (docs/threat-model.md T50–T53): a handshake that does
 /// not complete ends the connection, and nothing is ever said in plaintext afterwards.
 /// </summary>
 public sealed class TlsHandshakeTests(ITestOutputHelper log)
