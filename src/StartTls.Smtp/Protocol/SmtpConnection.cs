@@ -225,9 +225,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
                 if (action == ConnectionAction.StartTls)
                 {
-                    // The hard cutover carries nothing into TLS (STARTTLS ended its read, so the carry is empty anyway).
+                    // STARTTLS was the last byte of the buffer (checked); after the 220 only a handshake may follow, and
+                    // no carried byte goes into TLS (running the STARTTLS line emptied the carry; this makes it certain).
                     _partial.Release();
-                    // STARTTLS was the last byte of the buffer (checked); after the 220 only a handshake may follow.
                     _input.AdvanceTo(buffer.Start);
                     await FlushAsync().ConfigureAwait(false);
                     if (!await StartTlsAsync(isImplicit: false).ConfigureAwait(false))
