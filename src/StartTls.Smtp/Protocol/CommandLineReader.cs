@@ -33,6 +33,9 @@ internal struct CommandLineReader
     /// <summary>True while the reader is dropping the rest of an over-long line.</summary>
     public readonly bool IsDiscarding => _discarding;
 
+    /// <summary>Drops everything up to and including the next LF (a carried line outgrew the limit, <see cref="PartialLine"/>).</summary>
+    public void Discard() => _discarding = true;
+
     /// <summary>
     /// Takes one line from the front of <paramref name="buffer"/> and slices it off. <paramref name="maxLength"/>
     /// counts the CRLF.

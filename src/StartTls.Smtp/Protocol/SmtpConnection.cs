@@ -38,6 +38,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private PipeWriter _output;
     private TlsPipe? _tls;
     private CommandLineReader _lines;
+    private PartialLine _partial;
     private SmtpEnvelope? _transaction;
     private bool _greeted;
     private int _errors;
@@ -187,8 +188,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 var progressed = false;
                 while (action == ConnectionAction.Continue)
                 {
-                    var authLine = IsAuthLine(buffer);
-                    var status = _lines.TryRead(ref buffer, authLine ? _settings.Authentication!.MaxLineLength : _settings.MaxCommandLineLength, out var line);
+                    var authLine = IsAuthLine(_partial.Span, buffer);
+                    var maxLength = authLine ? _settings.Authentication!.MaxLineLength : _settings.MaxCommandLineLength;
+                    var carried = !_partial.IsEmpty;
+                    var status = carried
+                        ? _partial.TryComplete(ref _lines, ref buffer, maxLength, out var line)
+                        : _lines.TryRead(ref buffer, maxLength, out line);
                     if (status == LineStatus.Incomplete)
                     {
                         break;
@@ -202,11 +207,27 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                         LineStatus.BareLineFeed => Violation(Replies.BareLineFeed, "bare_lf_in_command", "bare LF in command"),
                         _ => Violation(Replies.BareCarriageReturn, "bare_cr_in_command", "bare CR in command"),
                     };
+
+                    if (carried)
+                    {
+                        // The line ran (it was a view of the carry): give the buffer back.
+                        _partial.Release();
+                    }
+                }
+
+                if (action == ConnectionAction.Continue && !buffer.IsEmpty)
+                {
+                    // The start of a line whose LF has not come: carry it, so the pipe gives its read segment back
+                    // while the client trickles the rest. Under the limit, or the reader would be discarding it.
+                    _partial.Append(buffer);
+                    buffer = buffer.Slice(buffer.End);
                 }
 
                 if (action == ConnectionAction.StartTls)
                 {
-                    // STARTTLS was the last byte of the buffer (checked); after the 220 only a handshake may follow.
+                    // STARTTLS was the last byte of the buffer (checked); after the 220 only a handshake may follow, and
+                    // no carried byte goes into TLS (running the STARTTLS line emptied the carry; this makes it certain).
+                    _partial.Release();
                     _input.AdvanceTo(buffer.Start);
                     await FlushAsync().ConfigureAwait(false);
                     if (!await StartTlsAsync(isImplicit: false).ConfigureAwait(false))
@@ -265,6 +286,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
         finally
         {
+            _partial.Release();
             _services.Heartbeat.Unregister(this);
             _storeCancellation?.Dispose();
             if (_tls is not null)
@@ -691,7 +713,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// the SASL line limit instead of the command limit. Decided before the line is complete, so a long AUTH line
     /// that arrives in pieces is measured against the right limit; <c>IsDiscarding</c> keeps the decision made at its start.
     /// </summary>
-    private bool IsAuthLine(in ReadOnlySequence<byte> buffer)
+    private bool IsAuthLine(ReadOnlySpan<byte> carried, in ReadOnlySequence<byte> buffer)
     {
         if (_settings.Authentication is null)
         {
@@ -708,13 +730,16 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return _discardingAuthLine = true;
         }
 
+        // The line starts in the carry, if one is held, and goes on in the buffer.
         Span<byte> head = stackalloc byte[5];
-        if (buffer.Length < 5)
+        if (carried.Length + buffer.Length < 5)
         {
             return _discardingAuthLine = false;
         }
 
-        buffer.Slice(0, 5).CopyTo(head);
+        var fromCarry = Math.Min(carried.Length, head.Length);
+        carried[..fromCarry].CopyTo(head);
+        buffer.Slice(0, head.Length - fromCarry).CopyTo(head[fromCarry..]);
         return _discardingAuthLine = Ascii.EqualsIgnoreCase(head, "AUTH "u8);
     }
 

@@ -83,6 +83,16 @@ public sealed class PipeConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// Like <see cref="SendPieceAsync(ReadOnlyMemory{byte})"/>, but also returns when the server ends the session instead
+    /// of asking for more (a piece that closes the session, such as a bare LF): for transcripts whose end is not known.
+    /// </summary>
+    public async Task SendPieceOrEndAsync(ReadOnlyMemory<byte> bytes)
+    {
+        await SendAsync(bytes);
+        await _serverInput.WaitUntilCaughtUpAsync(_written, DefaultTimeout, _session);
+    }
+
+    /// <summary>
     /// The client's end as a stream (for a TLS client after STARTTLS): reads take what the server wrote and was not read
     /// yet, writes are sent at once. Disposing it leaves the connection open.
     /// </summary>
@@ -328,8 +338,11 @@ public sealed class PipeConnection : IAsyncDisposable
         private long _caughtUp = -1;
         private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Completes once the server has taken in at least <paramref name="bytes"/> bytes and waits for more.</summary>
-        public async Task WaitUntilCaughtUpAsync(long bytes, TimeSpan timeout)
+        /// <summary>
+        /// Completes once the server has taken in at least <paramref name="bytes"/> bytes and waits for more, or once
+        /// <paramref name="ended"/> (the session) has completed.
+        /// </summary>
+        public async Task WaitUntilCaughtUpAsync(long bytes, TimeSpan timeout, Task? ended = null)
         {
             using var deadline = new CancellationTokenSource(timeout);
             while (true)
@@ -345,9 +358,14 @@ public sealed class PipeConnection : IAsyncDisposable
                     changed = _changed.Task;
                 }
 
+                if (ended is { IsCompleted: true })
+                {
+                    return;
+                }
+
                 try
                 {
-                    await changed.WaitAsync(deadline.Token);
+                    await (ended is null ? changed : Task.WhenAny(changed, ended)).WaitAsync(deadline.Token);
                 }
                 catch (OperationCanceledException)
                 {
