@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.IO.Pipelines;
 using StartTls.Smtp.Diagnostics;
+using StartTls.Smtp.IO;
 using StartTls.Smtp.Storage;
 using StartTls.Smtp.Tls;
 
@@ -52,6 +53,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private volatile bool _abortRequested;
     private volatile bool _waitingForCommand;
     private volatile bool _flushing;
+    private MessageReceiver? _receiver;
 
     public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session)
     {
@@ -74,6 +76,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     /// <summary>True once <see cref="Abort"/> was called: every wait ends, and the session closes.</summary>
     internal bool AbortRequested => _abortRequested;
+
+    /// <summary>Cancelled by <see cref="Abort"/>; what hooks and the store are given.</summary>
+    internal CancellationToken Aborted => _aborted;
+
+    /// <summary>The input now: the transport's, or the TLS layer's after the handshake.</summary>
+    internal PipeReader Input => _input;
 
     /// <summary>
     /// Asks the connection to end gracefully: a connection waiting for a command gets <c>421 4.3.2</c> now; one
@@ -266,7 +274,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         finally
         {
             _services.Heartbeat.Unregister(this);
-            _storeCancellation?.Dispose();
+            _receiver?.Dispose();
             if (_tls is not null)
             {
                 await _tls.DisposeAsync().ConfigureAwait(false);
@@ -286,7 +294,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>Writes the last reply of a session that closes now (once: a shutdown reply is never repeated).</summary>
-    private void WriteFarewell(SmtpReply reply)
+    internal void WriteFarewell(SmtpReply reply)
     {
         _farewellWritten = true;
         Write(reply);
@@ -320,7 +328,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
     }
 
-    private void OnTimeout(TimeoutPhase phase)
+    /// <summary>Says 421 for a deadline that passed in <paramref name="phase"/>, logs and counts it.</summary>
+    internal void OnTimeout(TimeoutPhase phase)
     {
         Log.Timeout(_services.Logger, _session.Id, phase.Describe());
         _services.Metrics.Timeouts.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("phase", phase.MetricName()));
@@ -360,6 +369,28 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         var talked = !result.Buffer.IsEmpty || result.IsCompleted;
         _input.AdvanceTo(result.Buffer.Start);
         return talked;
+    }
+
+    /// <summary>Content is read in bulk; commands are waited for without a buffer (see <see cref="ZeroByteReadGate"/>).</summary>
+    internal void SetBulkReads(bool bulk)
+    {
+        if (_transport is IReadGateOwner plain)
+        {
+            plain.ReadGate.Bulk = bulk;
+        }
+
+        if (_tls is not null)
+        {
+            _tls.ReadGate.Bulk = bulk;
+        }
+    }
+
+    /// <summary>Hands the transaction to the <see cref="MessageReceiver"/>: it leaves the connection, whatever the outcome.</summary>
+    private ValueTask<ConnectionAction> ReceiveMessageAsync()
+    {
+        var envelope = _transaction!;
+        _transaction = null;
+        return (_receiver ??= new MessageReceiver(this, _services, _session, _endpoint)).ReceiveMessageAsync(envelope);
     }
 
     private ValueTask<ConnectionAction> ExecuteAsync(in ReadOnlySequence<byte> line, long bytesAfter)
@@ -719,7 +750,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>Refuses a protocol violation and closes: logs the description, counts the snake_case kind.</summary>
-    private ConnectionAction Violation(SmtpReply reply, string kind, string description)
+    internal ConnectionAction Violation(SmtpReply reply, string kind, string description)
     {
         Log.ProtocolViolation(_services.Logger, _session.Id, description);
         _services.Metrics.Violation(kind, _endpoint.MetricTag);
@@ -749,13 +780,15 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private static ValueTask<ConnectionAction> Done(ConnectionAction action) => new(action);
 
-    private void Write(SmtpReply reply)
+    /// <summary>Writes a reply into the output; it goes out with the next flush.</summary>
+    internal void Write(SmtpReply reply)
     {
         _output.Write(reply.WireBytes);
         _pendingFlush = true;
     }
 
-    private async ValueTask FlushAsync()
+    /// <summary>Sends the replies written since the last flush; throws when the client will not read them in time.</summary>
+    internal async ValueTask FlushAsync()
     {
         if (!_pendingFlush)
         {
@@ -787,7 +820,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>True once the deadline has passed, or its stress deadline while the server is under stress.</summary>
-    private bool IsExpired
+    internal bool IsExpired
     {
         get
         {
@@ -801,7 +834,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// Moves the deadline (field writes: the heartbeat finds them); the previous one no longer applies. Waits for the
     /// greeting and for commands also get the shorter stress deadline, which counts only while the server is under stress.
     /// </summary>
-    private void SetDeadline(TimeSpan timeout, TimeoutPhase phase)
+    internal void SetDeadline(TimeSpan timeout, TimeoutPhase phase)
     {
         _phase = phase;
         var deadline = _services.Clock.After(timeout);
