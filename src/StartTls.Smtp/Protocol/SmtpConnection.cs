@@ -17,6 +17,9 @@ namespace StartTls.Smtp.Protocol;
 /// waits for more input (RFC 2920 §3.2). All timeouts move one deadline, watched by the server's
 /// <see cref="DeadlineHeartbeat"/>, which cancels the pending read (or flush) once it has passed. There is one abort
 /// path (<see cref="Abort"/>): a flag plus a cancelled read, checked wherever a read returns cancelled.
+/// The connection orchestrates: the DATA phase is its <see cref="MessageReceiver"/>'s and AUTH its
+/// <see cref="SaslSession"/>'s, each created at first need and reused, each writing and reading through the
+/// connection's narrow internal surface, so that the pipes, the deadlines and the abort path have one owner.
 /// </remarks>
 internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 {
@@ -54,6 +57,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private volatile bool _waitingForCommand;
     private volatile bool _flushing;
     private MessageReceiver? _receiver;
+    private SaslSession? _sasl;
 
     public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session)
     {
@@ -82,6 +86,18 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     /// <summary>The input now: the transport's, or the TLS layer's after the handshake.</summary>
     internal PipeReader Input => _input;
+
+    /// <summary>The TLS layer once the handshake has succeeded, else <see langword="null"/>.</summary>
+    internal TlsPipe? Tls => _tls;
+
+    /// <summary>The AUTH side of the session, created at first need; <see langword="null"/> when AUTH is not configured.</summary>
+    private SaslSession? Sasl => _sasl ?? (_settings.Authentication is null ? null : _sasl = new SaslSession(this, _services, _session, _endpoint));
+
+    /// <summary>True while a SASL exchange waits for the client's next response line.</summary>
+    private bool InSaslExchange => _sasl is { InExchange: true };
+
+    /// <summary>AUTH is offered on this session: a hook is set, and TLS is up or the operator allows AUTH without it.</summary>
+    private bool OffersAuth => Sasl is { IsOffered: true };
 
     /// <summary>
     /// Asks the connection to end gracefully: a connection waiting for a command gets <c>421 4.3.2</c> now; one
@@ -415,9 +431,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private ValueTask<ConnectionAction> Execute(ReadOnlySpan<byte> line, long bytesAfter)
     {
-        if (InSaslExchange)
+        if (_sasl is { InExchange: true } sasl)
         {
-            return SaslResponse(line);
+            return sasl.SaslResponse(line);
         }
 
         var verb = VerbParser.Parse(line, out var arguments);
@@ -469,7 +485,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             case SmtpVerb.Help:
                 return Done(Reply(Replies.Help));
             case SmtpVerb.Auth:
-                return Auth(arguments);
+                return Sasl is { } auth ? auth.Auth(arguments, _greeted, _transaction is not null) : Done(Error(Replies.NotImplemented));
             case SmtpVerb.Expn:
             case SmtpVerb.Bdat:
                 return Done(Error(Replies.NotImplemented));
@@ -499,7 +515,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, AdvertisedMechanisms()));
+        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, Sasl?.AdvertisedMechanisms()));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -689,7 +705,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = false;
         _transaction = null;
         _lines = default;
-        ResetAuthentication();
+        _sasl?.Reset();
         Log.TlsEstablished(_services.Logger, _session.Id, result.Info!.ToString(), result.Info.ServerName);
         _services.Metrics.TlsHandshakes.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("protocol", SmtpTlsInfo.ProtocolName(result.Info.Protocol)));
         return true;
@@ -710,7 +726,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (authLine)
         {
             // RFC 4954 §4: 500 5.5.6 for an over-long AUTH line; any exchange in progress is over.
-            EndSasl();
+            _sasl?.EndExchange();
             return Error(Authentication.SaslReplies.LineTooLong);
         }
 
@@ -765,7 +781,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>Writes an error reply and counts it; past the limit, adds <c>421 4.7.0</c> and closes.</summary>
-    private ConnectionAction Error(SmtpReply reply)
+    internal ConnectionAction Error(SmtpReply reply)
     {
         Write(reply);
         if (++_errors >= _settings.MaxBadCommands)
@@ -784,6 +800,16 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     internal void Write(SmtpReply reply)
     {
         _output.Write(reply.WireBytes);
+        _pendingFlush = true;
+    }
+
+    /// <summary>A span of the output for a reply written in place (a 334 challenge); <see cref="AdvanceReply"/> commits it.</summary>
+    internal Span<byte> GetReplySpan(int sizeHint) => _output.GetSpan(sizeHint);
+
+    /// <summary>Commits <paramref name="count"/> bytes written into <see cref="GetReplySpan"/>; they go out with the next flush.</summary>
+    internal void AdvanceReply(int count)
+    {
+        _output.Advance(count);
         _pendingFlush = true;
     }
 
