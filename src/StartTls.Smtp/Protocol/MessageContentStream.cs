@@ -3,9 +3,10 @@ using System.Buffers;
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>
-/// The read-only stream a message store reads the content from. Each read pulls the next piece straight off the
-/// connection's input (through its <see cref="MessageReceiver"/>) and decodes it into the caller's buffer, so a message costs no intermediate pipe and no
-/// thread hop, and a slow store slows the client down (backpressure) instead of growing memory.
+/// The read-only stream a message store reads the content from. Each read asks the <see cref="MessageReceiver"/> to
+/// pull the next piece straight off the connection's input and decode it into the caller's buffer, so a message costs
+/// no intermediate pipe and no thread hop, and a slow store slows the client down (backpressure) instead of growing
+/// memory.
 /// </summary>
 /// <remarks>
 /// It remembers whether the store read to the end, so the server can refuse to acknowledge a message the store did
