@@ -3,9 +3,10 @@ using System.Buffers;
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>
-/// The read-only stream a message store reads the content from. Each read pulls the next piece straight off the
-/// connection's input and decodes it into the caller's buffer, so a message costs no intermediate pipe and no
-/// thread hop, and a slow store slows the client down (backpressure) instead of growing memory.
+/// The read-only stream a message store reads the content from. Each read asks the <see cref="MessageReceiver"/> to
+/// pull the next piece straight off the connection's input and decode it into the caller's buffer, so a message costs
+/// no intermediate pipe and no thread hop, and a slow store slows the client down (backpressure) instead of growing
+/// memory.
 /// </summary>
 /// <remarks>
 /// It remembers whether the store read to the end, so the server can refuse to acknowledge a message the store did
@@ -19,13 +20,13 @@ internal sealed class MessageContentStream : Stream
 
     private const int CarrySize = 256;
 
-    private readonly SmtpConnection _connection;
+    private readonly MessageReceiver _receiver;
     private byte[]? _carry;
     private int _carryOffset;
     private int _carryCount;
     private long _position;
 
-    public MessageContentStream(SmtpConnection connection) => _connection = connection;
+    public MessageContentStream(MessageReceiver receiver) => _receiver = receiver;
 
     /// <summary>True once the store has been given every byte of the content.</summary>
     public bool ReachedEnd { get; private set; }
@@ -73,7 +74,7 @@ internal sealed class MessageContentStream : Stream
 
         while (true)
         {
-            if (_connection.ContentCompleted)
+            if (_receiver.ContentCompleted)
             {
                 ReachedEnd = true;
                 return 0;
@@ -83,7 +84,7 @@ internal sealed class MessageContentStream : Stream
             {
                 _carry ??= ArrayPool<byte>.Shared.Rent(CarrySize);
                 _carryOffset = 0;
-                _carryCount = await _connection.ReadContentAsync(_carry, cancellationToken).ConfigureAwait(false);
+                _carryCount = await _receiver.ReadContentAsync(_carry, cancellationToken).ConfigureAwait(false);
                 if (_carryCount > 0)
                 {
                     return TakeCarry(buffer.Span);
@@ -92,11 +93,11 @@ internal sealed class MessageContentStream : Stream
                 continue;
             }
 
-            var read = await _connection.ReadContentAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var read = await _receiver.ReadContentAsync(buffer, cancellationToken).ConfigureAwait(false);
             if (read > 0)
             {
                 _position += read;
-                if (_carryCount == 0 && _connection.ContentCompleted)
+                if (_carryCount == 0 && _receiver.ContentCompleted)
                 {
                     ReachedEnd = true;
                 }
@@ -113,7 +114,7 @@ internal sealed class MessageContentStream : Stream
         _carryOffset += count;
         _carryCount -= count;
         _position += count;
-        if (_carryCount == 0 && _connection.ContentCompleted)
+        if (_carryCount == 0 && _receiver.ContentCompleted)
         {
             ReachedEnd = true;
         }

@@ -15,7 +15,7 @@ internal sealed partial class SmtpConnection
     /// <param name="hook">The call.</param>
     /// <param name="onFailure">What to return when the hook fails.</param>
     /// <param name="failureCode">The code of the reply the caller sends on failure, for the log.</param>
-    private async ValueTask<TResult> InvokeHookAsync<TState, TResult>(HookKind kind, TState state, Func<TState, SmtpConnection, CancellationToken, ValueTask<TResult>> hook, TResult onFailure, int failureCode)
+    internal async ValueTask<TResult> InvokeHookAsync<TState, TResult>(HookKind kind, TState state, Func<TState, SmtpConnection, CancellationToken, ValueTask<TResult>> hook, TResult onFailure, int failureCode)
     {
         try
         {
@@ -31,7 +31,7 @@ internal sealed partial class SmtpConnection
     }
 
     /// <summary>Calls a hook that only takes note (nothing to substitute): its failure is logged, never rethrown.</summary>
-    private async ValueTask InvokeNotificationAsync<TState>(HookKind kind, TState state, Func<TState, SmtpConnection, ValueTask> hook)
+    internal async ValueTask InvokeNotificationAsync<TState>(HookKind kind, TState state, Func<TState, SmtpConnection, ValueTask> hook)
     {
         try
         {

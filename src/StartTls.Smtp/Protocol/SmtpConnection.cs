@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.IO.Pipelines;
 using StartTls.Smtp.Diagnostics;
+using StartTls.Smtp.IO;
 using StartTls.Smtp.Storage;
 using StartTls.Smtp.Tls;
 
@@ -16,6 +17,9 @@ namespace StartTls.Smtp.Protocol;
 /// waits for more input (RFC 2920 §3.2). All timeouts move one deadline, watched by the server's
 /// <see cref="DeadlineHeartbeat"/>, which cancels the pending read (or flush) once it has passed. There is one abort
 /// path (<see cref="Abort"/>): a flag plus a cancelled read, checked wherever a read returns cancelled.
+/// The connection orchestrates: the DATA phase is its <see cref="MessageReceiver"/>'s and AUTH its
+/// <see cref="SaslSession"/>'s, each created at first need and reused, each writing and reading through the
+/// connection's narrow internal surface, so that the pipes, the deadlines and the abort path have one owner.
 /// </remarks>
 internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 {
@@ -53,6 +57,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private volatile bool _abortRequested;
     private volatile bool _waitingForCommand;
     private volatile bool _flushing;
+    private MessageReceiver? _receiver;
+    private SaslSession? _sasl;
 
     public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session)
     {
@@ -75,6 +81,24 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     /// <summary>True once <see cref="Abort"/> was called: every wait ends, and the session closes.</summary>
     internal bool AbortRequested => _abortRequested;
+
+    /// <summary>Cancelled by <see cref="Abort"/>; what hooks and the store are given.</summary>
+    internal CancellationToken Aborted => _aborted;
+
+    /// <summary>The input now: the transport's, or the TLS layer's after the handshake.</summary>
+    internal PipeReader Input => _input;
+
+    /// <summary>The TLS layer once the handshake has succeeded, else <see langword="null"/>.</summary>
+    internal TlsPipe? Tls => _tls;
+
+    /// <summary>The AUTH side of the session, created at first need; <see langword="null"/> when AUTH is not configured.</summary>
+    private SaslSession? Sasl => _sasl ?? (_settings.Authentication is null ? null : _sasl = new SaslSession(this, _services, _session, _endpoint));
+
+    /// <summary>True while a SASL exchange waits for the client's next response line.</summary>
+    private bool InSaslExchange => _sasl is { InExchange: true };
+
+    /// <summary>AUTH is offered on this session: a hook is set, and TLS is up or the operator allows AUTH without it.</summary>
+    private bool OffersAuth => Sasl is { IsOffered: true };
 
     /// <summary>
     /// Asks the connection to end gracefully: a connection waiting for a command gets <c>421 4.3.2</c> now; one
@@ -288,7 +312,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         {
             _partial.Release();
             _services.Heartbeat.Unregister(this);
-            _storeCancellation?.Dispose();
+            _receiver?.Dispose();
             if (_tls is not null)
             {
                 await _tls.DisposeAsync().ConfigureAwait(false);
@@ -308,7 +332,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>Writes the last reply of a session that closes now (once: a shutdown reply is never repeated).</summary>
-    private void WriteFarewell(SmtpReply reply)
+    internal void WriteFarewell(SmtpReply reply)
     {
         _farewellWritten = true;
         Write(reply);
@@ -342,7 +366,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
     }
 
-    private void OnTimeout(TimeoutPhase phase)
+    /// <summary>Says 421 for a deadline that passed in <paramref name="phase"/>, logs and counts it.</summary>
+    internal void OnTimeout(TimeoutPhase phase)
     {
         Log.Timeout(_services.Logger, _session.Id, phase.Describe());
         _services.Metrics.Timeouts.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("phase", phase.MetricName()));
@@ -384,6 +409,28 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         return talked;
     }
 
+    /// <summary>Content is read in bulk; commands are waited for without a buffer (see <see cref="ZeroByteReadGate"/>).</summary>
+    internal void SetBulkReads(bool bulk)
+    {
+        if (_transport is IReadGateOwner plain)
+        {
+            plain.ReadGate.Bulk = bulk;
+        }
+
+        if (_tls is not null)
+        {
+            _tls.ReadGate.Bulk = bulk;
+        }
+    }
+
+    /// <summary>Hands the transaction to the <see cref="MessageReceiver"/>: it leaves the connection, whatever the outcome.</summary>
+    private ValueTask<ConnectionAction> ReceiveMessageAsync()
+    {
+        var envelope = _transaction!;
+        _transaction = null;
+        return (_receiver ??= new MessageReceiver(this, _services, _session, _endpoint)).ReceiveMessageAsync(envelope);
+    }
+
     private ValueTask<ConnectionAction> ExecuteAsync(in ReadOnlySequence<byte> line, long bytesAfter)
     {
         if (line.IsSingleSegment)
@@ -406,9 +453,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private ValueTask<ConnectionAction> Execute(ReadOnlySpan<byte> line, long bytesAfter)
     {
-        if (InSaslExchange)
+        if (_sasl is { InExchange: true } sasl)
         {
-            return SaslResponse(line);
+            return sasl.SaslResponse(line);
         }
 
         var verb = VerbParser.Parse(line, out var arguments);
@@ -460,7 +507,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             case SmtpVerb.Help:
                 return Done(Reply(Replies.Help));
             case SmtpVerb.Auth:
-                return Auth(arguments);
+                return Sasl is { } auth ? auth.Auth(arguments, _greeted, _transaction is not null) : Done(Error(Replies.NotImplemented));
             case SmtpVerb.Expn:
             case SmtpVerb.Bdat:
                 return Done(Error(Replies.NotImplemented));
@@ -490,7 +537,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, AdvertisedMechanisms()));
+        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, Sasl?.AdvertisedMechanisms()));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -680,7 +727,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = false;
         _transaction = null;
         _lines = default;
-        ResetAuthentication();
+        _sasl?.Reset();
         Log.TlsEstablished(_services.Logger, _session.Id, result.Info!.ToString(), result.Info.ServerName);
         _services.Metrics.TlsHandshakes.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("protocol", SmtpTlsInfo.ProtocolName(result.Info.Protocol)));
         return true;
@@ -701,7 +748,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (authLine)
         {
             // RFC 4954 §4: 500 5.5.6 for an over-long AUTH line; any exchange in progress is over.
-            EndSasl();
+            _sasl?.EndExchange();
             return Error(Authentication.SaslReplies.LineTooLong);
         }
 
@@ -744,7 +791,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>Refuses a protocol violation and closes: logs the description, counts the snake_case kind.</summary>
-    private ConnectionAction Violation(SmtpReply reply, string kind, string description)
+    internal ConnectionAction Violation(SmtpReply reply, string kind, string description)
     {
         Log.ProtocolViolation(_services.Logger, _session.Id, description);
         _services.Metrics.Violation(kind, _endpoint.MetricTag);
@@ -759,7 +806,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>Writes an error reply and counts it; past the limit, adds <c>421 4.7.0</c> and closes.</summary>
-    private ConnectionAction Error(SmtpReply reply)
+    internal ConnectionAction Error(SmtpReply reply)
     {
         Write(reply);
         if (++_errors >= _settings.MaxBadCommands)
@@ -774,13 +821,25 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private static ValueTask<ConnectionAction> Done(ConnectionAction action) => new(action);
 
-    private void Write(SmtpReply reply)
+    /// <summary>Writes a reply into the output; it goes out with the next flush.</summary>
+    internal void Write(SmtpReply reply)
     {
         _output.Write(reply.WireBytes);
         _pendingFlush = true;
     }
 
-    private async ValueTask FlushAsync()
+    /// <summary>A span of the output for a reply written in place (a 334 challenge); <see cref="AdvanceReply"/> commits it.</summary>
+    internal Span<byte> GetReplySpan(int sizeHint) => _output.GetSpan(sizeHint);
+
+    /// <summary>Commits <paramref name="count"/> bytes written into <see cref="GetReplySpan"/>; they go out with the next flush.</summary>
+    internal void AdvanceReply(int count)
+    {
+        _output.Advance(count);
+        _pendingFlush = true;
+    }
+
+    /// <summary>Sends the replies written since the last flush; throws when the client will not read them in time.</summary>
+    internal async ValueTask FlushAsync()
     {
         if (!_pendingFlush)
         {
@@ -812,7 +871,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>True once the deadline has passed, or its stress deadline while the server is under stress.</summary>
-    private bool IsExpired
+    internal bool IsExpired
     {
         get
         {
@@ -826,7 +885,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// Moves the deadline (field writes: the heartbeat finds them); the previous one no longer applies. Waits for the
     /// greeting and for commands also get the shorter stress deadline, which counts only while the server is under stress.
     /// </summary>
-    private void SetDeadline(TimeSpan timeout, TimeoutPhase phase)
+    internal void SetDeadline(TimeSpan timeout, TimeoutPhase phase)
     {
         _phase = phase;
         var deadline = _services.Clock.After(timeout);

@@ -2,17 +2,28 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using StartTls.Smtp.Diagnostics;
 using StartTls.Smtp.Storage;
-using StartTls.Smtp.IO;
 
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>
-/// The DATA phase: the store runs on the connection's own loop and pulls the content off the input through
-/// <see cref="MessageContentStream"/>; what it leaves unread is read to the terminator; then the reply.
+/// The DATA phase of one connection: the store runs on the connection's own loop and pulls the content off the input
+/// through <see cref="MessageContentStream"/>; what it leaves unread is read to the terminator; then the reply.
 /// </summary>
-internal sealed partial class SmtpConnection
+/// <remarks>
+/// One receiver per connection, created at its first DATA and reused from message to message: a message costs no new
+/// receiver, stream, sink or token source. It reads through the connection's current input (which STARTTLS replaces),
+/// moves the connection's deadline and writes its replies through the connection, which stays the one owner of the
+/// pipes, the deadlines and the abort path.
+/// </remarks>
+internal sealed class MessageReceiver : IDisposable
 {
-    // Reused from message to message on a connection: a message costs no new stream, sink or token source.
+    private readonly SmtpConnection _connection;
+    private readonly ServerServices _services;
+    private readonly ProtocolSettings _settings;
+    private readonly SmtpSession _session;
+    private readonly EndpointSettings _endpoint;
+
+    // Reused from message to message.
     private MessageContentStream? _contentStream;
     private ContentSink? _contentSink;
     private CancellationTokenSource? _storeCancellation;
@@ -24,6 +35,15 @@ internal sealed partial class SmtpConnection
     private long _dataDeadline;
     private ExceptionDispatchInfo? _contentFault;
 
+    public MessageReceiver(SmtpConnection connection, ServerServices services, SmtpSession session, EndpointSettings endpoint)
+    {
+        _connection = connection;
+        _services = services;
+        _settings = services.Settings;
+        _session = session;
+        _endpoint = endpoint;
+    }
+
     private enum ContentEnd : byte
     {
         /// <summary>More content to come.</summary>
@@ -34,19 +54,25 @@ internal sealed partial class SmtpConnection
         Nul,
         BareLineEnding,
 
-        /// <summary>The session was aborted (<see cref="Abort"/>).</summary>
+        /// <summary>The session was aborted (<see cref="SmtpConnection.Abort"/>).</summary>
         Aborted,
     }
 
     /// <summary>True once the terminator has been read (whether or not the content was within the limits).</summary>
     internal bool ContentCompleted => _contentEnd == ContentEnd.Completed;
 
+    /// <inheritdoc />
+    public void Dispose() => _storeCancellation?.Dispose();
+
+    /// <summary>
+    /// Receives the content of <paramref name="envelope"/>'s message (the 354 is written, not yet flushed), has the
+    /// store take it, and writes the reply. Returns <see cref="ConnectionAction.Close"/> when the session must end.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ConnectionAction> ReceiveMessageAsync()
+    public async ValueTask<ConnectionAction> ReceiveMessageAsync(SmtpEnvelope envelope)
     {
-        var envelope = _transaction!;
-        _transaction = null;
-        await FlushAsync().ConfigureAwait(false);
+        var connection = _connection;
+        await connection.FlushAsync().ConfigureAwait(false);
 
         _data = new DataReader(_settings.MaxMessageSize, _settings.MaxTextLineLength, _settings.BareLineEndings);
         _contentEnd = ContentEnd.None;
@@ -59,10 +85,10 @@ internal sealed partial class SmtpConnection
         {
             // The last message was aborted (its token cancelled): start a fresh source.
             _storeCancellation?.Dispose();
-            _storeCancellation = CancellationTokenSource.CreateLinkedTokenSource(_aborted);
+            _storeCancellation = CancellationTokenSource.CreateLinkedTokenSource(connection.Aborted);
         }
 
-        SetBulkReads(true);
+        connection.SetBulkReads(true);
         SmtpReply reply;
         bool storeReadAll;
         try
@@ -82,7 +108,7 @@ internal sealed partial class SmtpConnection
         }
         finally
         {
-            SetBulkReads(false);
+            connection.SetBulkReads(false);
         }
 
         if (_contentEnd == ContentEnd.Completed && !_data.SizeExceeded && !_data.LineTooLong)
@@ -94,41 +120,27 @@ internal sealed partial class SmtpConnection
         switch (_contentEnd)
         {
             case ContentEnd.TimedOut:
-                OnTimeout(TimeoutPhase.Content);
+                connection.OnTimeout(TimeoutPhase.Content);
                 return ConnectionAction.Close;
             case ContentEnd.Aborted:
                 // Never a 250 for a message the store was told to drop.
                 Log.MessageRefused(_services.Logger, _session.Id, Replies.ShuttingDown.Code, "the session was aborted");
-                WriteFarewell(Replies.ShuttingDown);
+                connection.WriteFarewell(Replies.ShuttingDown);
                 return ConnectionAction.Close;
             case ContentEnd.Disconnected:
                 return ConnectionAction.Close;
             case ContentEnd.Nul:
-                return Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
+                return connection.Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
             case ContentEnd.BareLineEnding:
-                return Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
+                return connection.Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
             case ContentEnd.Completed when _data.SizeExceeded:
                 Log.MessageRefused(_services.Logger, _session.Id, Replies.MessageTooLarge.Code, "over the size limit");
-                Write(Replies.MessageTooLarge);
+                connection.Write(Replies.MessageTooLarge);
                 return ConnectionAction.Continue;
             default:
                 Log.MessageRefused(_services.Logger, _session.Id, Replies.DataLineTooLong.Code, "line too long");
-                Write(Replies.DataLineTooLong);
+                connection.Write(Replies.DataLineTooLong);
                 return ConnectionAction.Continue;
-        }
-    }
-
-    /// <summary>Content is read in bulk; commands are waited for without a buffer (see <see cref="ZeroByteReadGate"/>).</summary>
-    private void SetBulkReads(bool bulk)
-    {
-        if (_transport is IReadGateOwner plain)
-        {
-            plain.ReadGate.Bulk = bulk;
-        }
-
-        if (_tls is not null)
-        {
-            _tls.ReadGate.Bulk = bulk;
         }
     }
 
@@ -205,25 +217,27 @@ internal sealed partial class SmtpConnection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> PumpContentAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
-        if (_abortRequested)
+        var connection = _connection;
+        if (connection.AbortRequested)
         {
             _contentEnd = ContentEnd.Aborted;
             return 0;
         }
 
         var remaining = _services.Clock.Until(_dataDeadline);
-        SetDeadline(remaining < _settings.DataBlockTimeout ? remaining : _settings.DataBlockTimeout, TimeoutPhase.Content);
-        var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        connection.SetDeadline(remaining < _settings.DataBlockTimeout ? remaining : _settings.DataBlockTimeout, TimeoutPhase.Content);
+        var input = connection.Input;
+        var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
         var buffer = result.Buffer;
         if (result.IsCanceled)
         {
             // The one abort path: a cancelled read is an abort, a deadline, or spurious (read again).
-            _input.AdvanceTo(buffer.Start, buffer.End);
-            if (_abortRequested)
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (connection.AbortRequested)
             {
                 _contentEnd = ContentEnd.Aborted;
             }
-            else if (IsExpired)
+            else if (connection.IsExpired)
             {
                 _contentEnd = ContentEnd.TimedOut;
             }
@@ -231,7 +245,7 @@ internal sealed partial class SmtpConnection
             return 0;
         }
 
-        var input = buffer;
+        var content = buffer;
         var sink = (ContentSink?)null;
         if (!destination.IsEmpty && !_data.SizeExceeded && !_data.LineTooLong)
         {
@@ -239,25 +253,25 @@ internal sealed partial class SmtpConnection
             // input than surely fits.
             var fits = (destination.Length - 3) / (_settings.BareLineEndings == BareLineEndingHandling.Normalize ? 2 : 1);
             System.Diagnostics.Debug.Assert(fits > 0, "MessageContentStream reads into buffers of at least DirectThreshold bytes.");
-            if (input.Length > fits)
+            if (content.Length > fits)
             {
-                input = input.Slice(0, fits);
+                content = content.Slice(0, fits);
             }
 
             sink = _contentSink ??= new ContentSink();
             sink.Reset(destination);
         }
 
-        var status = _data.Process(input, sink, out var consumed);
-        if (status == DataStatus.Completed || input.Length < buffer.Length)
+        var status = _data.Process(content, sink, out var consumed);
+        if (status == DataStatus.Completed || content.Length < buffer.Length)
         {
             // After the terminator comes the next pipelined command, and past a partial slice more content:
             // both are left unexamined, so the next read returns them at once.
-            _input.AdvanceTo(consumed);
+            input.AdvanceTo(consumed);
         }
         else
         {
-            _input.AdvanceTo(consumed, buffer.End);
+            input.AdvanceTo(consumed, buffer.End);
         }
 
         var written = sink?.Written ?? 0;
@@ -267,7 +281,7 @@ internal sealed partial class SmtpConnection
             DataStatus.Completed => ContentEnd.Completed,
             DataStatus.Nul => ContentEnd.Nul,
             DataStatus.BareLineEnding => ContentEnd.BareLineEnding,
-            _ when result.IsCompleted && input.Length == buffer.Length => ContentEnd.Disconnected,
+            _ when result.IsCompleted && content.Length == buffer.Length => ContentEnd.Disconnected,
             _ => ContentEnd.None,
         };
         return written;
@@ -294,7 +308,7 @@ internal sealed partial class SmtpConnection
             Log.MessageRefused(_services.Logger, _session.Id, reply.Code, "refused by the store");
         }
 
-        Write(reply);
+        _connection.Write(reply);
         return ConnectionAction.Continue;
     }
 

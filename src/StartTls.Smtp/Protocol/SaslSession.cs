@@ -3,45 +3,74 @@ using System.Buffers.Text;
 using System.Text;
 using StartTls.Smtp.Authentication;
 using StartTls.Smtp.Diagnostics;
+using StartTls.Smtp.Tls;
 
 namespace StartTls.Smtp.Protocol;
 
-/// <summary>AUTH (RFC 4954): mechanism choice, the 334 challenge loop, and the failure policy.</summary>
-internal sealed partial class SmtpConnection
+/// <summary>
+/// The AUTH side of one SMTP session (RFC 4954): which mechanisms to advertise, mechanism choice, the 334 challenge
+/// loop, the failure policy and the channel bindings SCRAM-PLUS asks for.
+/// </summary>
+/// <remarks>
+/// The connection creates it when AUTH is configured and first needed, and routes every line to
+/// <see cref="SaslResponse"/> while <see cref="InExchange"/>. It writes its replies and counts errors through the
+/// connection, which stays the one owner of the output, the error limit and the command loop.
+/// </remarks>
+internal sealed class SaslSession
 {
-    private ISaslExchange? _sasl;
-    private SaslMechanism? _saslMechanism;
-    private string? _saslPendingIdentity;
-    private bool _saslFailAfterResponse;
-    private int _authFailures;
+    private readonly SmtpConnection _connection;
+    private readonly ServerServices _services;
+    private readonly ProtocolSettings _settings;
+    private readonly SmtpAuthenticationOptions _authentication;
+    private readonly SmtpSession _session;
+    private readonly EndpointSettings _endpoint;
+
+    // The exchange in progress (between 334 challenges) and what its next response decides.
+    private ISaslExchange? _exchange;
+    private SaslMechanism? _mechanism;
+    private string? _pendingIdentity;
+    private bool _failAfterResponse;
+
+    // Across attempts: the failure count (for MaxFailures), and what is computed once per TLS state.
+    private int _failures;
     private byte[]? _channelBinding;
     private bool _channelBindingComputed;
-    private string? _authMechanismsCache;
-    private bool _authMechanismsSecure;
+    private string? _advertised;
+    private bool _advertisedSecure;
+
+    public SaslSession(SmtpConnection connection, ServerServices services, SmtpSession session, EndpointSettings endpoint)
+    {
+        _connection = connection;
+        _services = services;
+        _settings = services.Settings;
+        _authentication = _settings.Authentication ?? throw new ArgumentException("AUTH is not configured.", nameof(services));
+        _session = session;
+        _endpoint = endpoint;
+    }
 
     /// <summary>True while a SASL exchange waits for the client's next response line.</summary>
-    private bool InSaslExchange => _sasl is not null;
+    public bool InExchange => _exchange is not null;
 
-    /// <summary>AUTH is offered on this session: a hook is set, and TLS is up or the operator allows AUTH without it.</summary>
-    private bool OffersAuth => _settings.Authentication is { } auth && (_tls is not null || auth.AllowInsecureAuthentication);
+    /// <summary>AUTH is offered now: TLS is up, or the operator allows AUTH without it.</summary>
+    public bool IsOffered => _connection.Tls is not null || _authentication.AllowInsecureAuthentication;
 
     /// <summary>The mechanisms to advertise now, space-separated, or <see langword="null"/> for none.</summary>
-    private string? AdvertisedMechanisms()
+    public string? AdvertisedMechanisms()
     {
-        if (!OffersAuth)
+        if (!IsOffered)
         {
             return null;
         }
 
-        var secure = _tls is not null;
-        if (_authMechanismsCache is not null && _authMechanismsSecure == secure)
+        var secure = _connection.Tls is not null;
+        if (_advertised is not null && _advertisedSecure == secure)
         {
-            return _authMechanismsCache;
+            return _advertised;
         }
 
         var context = CreateSaslContext();
         var names = new StringBuilder();
-        foreach (var mechanism in _settings.Authentication!.Mechanisms)
+        foreach (var mechanism in _authentication.Mechanisms)
         {
             if (IsUsable(mechanism, context))
             {
@@ -49,30 +78,30 @@ internal sealed partial class SmtpConnection
             }
         }
 
-        _authMechanismsSecure = secure;
-        _authMechanismsCache = names.Length == 0 ? null : names.ToString();
-        return _authMechanismsCache;
+        _advertisedSecure = secure;
+        _advertised = names.Length == 0 ? null : names.ToString();
+        return _advertised;
     }
 
     private bool IsUsable(SaslMechanism mechanism, SaslContext context)
-        => (!mechanism.RequiresTls || _tls is not null)
-            && (!mechanism.ExposesSecret || _tls is not null || _settings.Authentication!.AllowInsecureAuthentication)
+        => (!mechanism.RequiresTls || _connection.Tls is not null)
+            && (!mechanism.ExposesSecret || _connection.Tls is not null || _authentication.AllowInsecureAuthentication)
             && mechanism.IsAvailable(context);
 
     private SaslContext CreateSaslContext()
     {
         Func<string, byte[]?>? binding = null;
-        if (_tls is not null)
+        if (_connection.Tls is not null)
         {
             binding = type => type switch
             {
-                Tls.ChannelBinding.TlsServerEndPointType => ServerEndPointBinding(),
-                Tls.ChannelBinding.TlsUniqueType => Tls.ChannelBinding.TlsUnique(_tls?.Stream),
+                ChannelBinding.TlsServerEndPointType => ServerEndPointBinding(),
+                ChannelBinding.TlsUniqueType => ChannelBinding.TlsUnique(_connection.Tls?.Stream),
                 _ => null,
             };
         }
 
-        return new SaslContext(_session, _settings.ServerName, _settings.Authentication!, binding);
+        return new SaslContext(_session, _settings.ServerName, _authentication, binding);
     }
 
     /// <summary>The <c>tls-server-end-point</c> binding of this TLS session, hashed once (RFC 5929 §4.1).</summary>
@@ -83,45 +112,44 @@ internal sealed partial class SmtpConnection
             return _channelBinding;
         }
 
-        if (_tls?.Stream.LocalCertificate is { } local)
+        if (_connection.Tls?.Stream.LocalCertificate is { } local)
         {
             var certificate = local as System.Security.Cryptography.X509Certificates.X509Certificate2
                 ?? System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(local.GetRawCertData());
-            _channelBinding = Tls.ChannelBinding.TlsServerEndPoint(certificate);
+            _channelBinding = ChannelBinding.TlsServerEndPoint(certificate);
         }
 
         _channelBindingComputed = true;
         return _channelBinding;
     }
 
-    private ValueTask<ConnectionAction> Auth(ReadOnlySpan<byte> arguments)
+    /// <summary>
+    /// The AUTH command: checks the session may authenticate now, picks the mechanism, decodes an initial response
+    /// and starts the exchange. <paramref name="greeted"/> and <paramref name="inTransaction"/> are the connection's
+    /// state, which AUTH depends on but does not own.
+    /// </summary>
+    public ValueTask<ConnectionAction> Auth(ReadOnlySpan<byte> arguments, bool greeted, bool inTransaction)
     {
-        var auth = _settings.Authentication;
-        if (auth is null)
-        {
-            return Done(Error(Replies.NotImplemented));
-        }
-
-        if (!OffersAuth)
+        if (!IsOffered)
         {
             // RFC 4954 §4 / RFC 3207: never a 334 before TLS, and the credential hooks are not called.
-            return Done(Error(Replies.MustStartTls));
+            return Done(_connection.Error(Replies.MustStartTls));
         }
 
-        if (!_greeted || !_session.IsExtended)
+        if (!greeted || !_session.IsExtended)
         {
             // AUTH is an ESMTP extension: it exists only after EHLO (and after the new EHLO inside TLS).
-            return Done(Error(SaslReplies.SendEhloFirst));
+            return Done(_connection.Error(SaslReplies.SendEhloFirst));
         }
 
         if (_session.IsAuthenticated)
         {
-            return Done(Error(SaslReplies.AlreadyAuthenticated));
+            return Done(_connection.Error(SaslReplies.AlreadyAuthenticated));
         }
 
-        if (_transaction is not null)
+        if (inTransaction)
         {
-            return Done(Error(SaslReplies.InTransaction));
+            return Done(_connection.Error(SaslReplies.InTransaction));
         }
 
         var space = arguments.IndexOf((byte)' ');
@@ -129,12 +157,12 @@ internal sealed partial class SmtpConnection
         var initial = space < 0 ? default : arguments[(space + 1)..];
         if (name.IsEmpty || (space >= 0 && (initial.IsEmpty || initial.Contains((byte)' '))))
         {
-            return Done(Error(SaslReplies.Syntax));
+            return Done(_connection.Error(SaslReplies.Syntax));
         }
 
         var context = CreateSaslContext();
         SaslMechanism? mechanism = null;
-        foreach (var candidate in auth.Mechanisms)
+        foreach (var candidate in _authentication.Mechanisms)
         {
             if (Ascii.EqualsIgnoreCase(name, candidate.Name) && IsUsable(candidate, context))
             {
@@ -145,7 +173,7 @@ internal sealed partial class SmtpConnection
 
         if (mechanism is null)
         {
-            return Done(Error(SaslReplies.UnknownMechanism));
+            return Done(_connection.Error(SaslReplies.UnknownMechanism));
         }
 
         byte[] response = [];
@@ -153,13 +181,13 @@ internal sealed partial class SmtpConnection
         {
             if (!mechanism.IsClientFirst)
             {
-                return Done(Error(SaslReplies.InitialResponseNotAllowed));
+                return Done(_connection.Error(SaslReplies.InitialResponseNotAllowed));
             }
 
             // "=" is an empty initial response (RFC 4954 §4).
             if (!(initial.Length == 1 && initial[0] == (byte)'=') && !TryDecodeBase64(initial, out response))
             {
-                return Done(Error(SaslReplies.BadBase64));
+                return Done(_connection.Error(SaslReplies.BadBase64));
             }
         }
 
@@ -168,46 +196,46 @@ internal sealed partial class SmtpConnection
 
     private async ValueTask<ConnectionAction> BeginAuthAsync(SaslMechanism mechanism, SaslContext context, byte[] response, bool emptyInitialResponse)
     {
-        if (_settings.Authentication!.Throttle is { } throttle)
+        if (_authentication.Throttle is { } throttle)
         {
-            var refusal = await InvokeHookAsync(HookKind.AuthenticationThrottle, throttle, static (t, c, ct) => t.OnAttemptAsync(c._session, ct), SaslReplies.TemporaryFailure, SaslReplies.TemporaryFailure.Code).ConfigureAwait(false);
+            var refusal = await _connection.InvokeHookAsync(HookKind.AuthenticationThrottle, throttle, static (t, c, ct) => t.OnAttemptAsync(c.Session, ct), SaslReplies.TemporaryFailure, SaslReplies.TemporaryFailure.Code).ConfigureAwait(false);
             if (refusal is not null)
             {
-                return Error(refusal);
+                return _connection.Error(refusal);
             }
         }
 
-        _saslMechanism = mechanism;
+        _mechanism = mechanism;
         return await StepAsync(mechanism.CreateExchange(context), response, emptyInitialResponse).ConfigureAwait(false);
     }
 
-    /// <summary>Handles a line that answers a 334 challenge.</summary>
-    private ValueTask<ConnectionAction> SaslResponse(ReadOnlySpan<byte> line)
+    /// <summary>Handles a line that answers a 334 challenge (only while <see cref="InExchange"/>).</summary>
+    public ValueTask<ConnectionAction> SaslResponse(ReadOnlySpan<byte> line)
     {
-        var exchange = _sasl!;
+        var exchange = _exchange!;
         if (line.Length == 1 && line[0] == (byte)'*')
         {
-            EndSasl();
-            return Done(Error(SaslReplies.Cancelled));
+            EndExchange();
+            return Done(_connection.Error(SaslReplies.Cancelled));
         }
 
-        if (_saslFailAfterResponse)
+        if (_failAfterResponse)
         {
             // The client's answer to an error challenge (OAUTHBEARER's %x01) is read, then the exchange fails.
-            EndSasl();
+            EndExchange();
             return AuthFailedAsync(null);
         }
 
         if (!TryDecodeBase64(line, out var response))
         {
-            EndSasl();
-            return Done(Error(SaslReplies.BadBase64));
+            EndExchange();
+            return Done(_connection.Error(SaslReplies.BadBase64));
         }
 
-        if (_saslPendingIdentity is { } identity)
+        if (_pendingIdentity is { } identity)
         {
             // The client has seen our additional success data (SCRAM's server-final) and must answer with nothing.
-            EndSasl();
+            EndExchange();
             return response.Length == 0 ? AuthSucceededAsync(identity) : AuthFailedAsync(SaslReplies.Malformed);
         }
 
@@ -217,7 +245,7 @@ internal sealed partial class SmtpConnection
     private async ValueTask<ConnectionAction> StepAsync(ISaslExchange exchange, byte[] response, bool emptyInitialResponse = false)
     {
         // A failing credential hook becomes 454: the client may retry later.
-        var outcome = await InvokeHookAsync<(ISaslExchange exchange, byte[] response, bool emptyInitialResponse), SaslStepResult?>(HookKind.Authentication, (exchange, response, emptyInitialResponse), static async (s, _, ct) =>
+        var outcome = await _connection.InvokeHookAsync<(ISaslExchange exchange, byte[] response, bool emptyInitialResponse), SaslStepResult?>(HookKind.Authentication, (exchange, response, emptyInitialResponse), static async (s, _, ct) =>
         {
             var step = await s.exchange.StepAsync(s.response, ct).ConfigureAwait(false);
             if (s.emptyInitialResponse && step.Kind == SaslStepKind.Continue && step.Challenge is { Length: 0 })
@@ -231,31 +259,31 @@ internal sealed partial class SmtpConnection
         }, null, SaslReplies.TemporaryFailure.Code).ConfigureAwait(false);
         if (outcome is not { } result)
         {
-            EndSasl();
-            return Error(SaslReplies.TemporaryFailure);
+            EndExchange();
+            return _connection.Error(SaslReplies.TemporaryFailure);
         }
 
         switch (result.Kind)
         {
             case SaslStepKind.Continue:
-                _sasl = exchange;
+                _exchange = exchange;
                 WriteChallenge(result.Challenge!);
                 return ConnectionAction.Continue;
             case SaslStepKind.Success when result.Challenge is not null:
-                _sasl = exchange;
-                _saslPendingIdentity = result.Identity;
+                _exchange = exchange;
+                _pendingIdentity = result.Identity;
                 WriteChallenge(result.Challenge);
                 return ConnectionAction.Continue;
             case SaslStepKind.Success:
-                EndSasl();
+                EndExchange();
                 return await AuthSucceededAsync(result.Identity!).ConfigureAwait(false);
             case SaslStepKind.FailureWithChallenge:
-                _sasl = exchange;
-                _saslFailAfterResponse = true;
+                _exchange = exchange;
+                _failAfterResponse = true;
                 WriteChallenge(result.Challenge!);
                 return ConnectionAction.Continue;
             default:
-                EndSasl();
+                EndExchange();
                 return await AuthFailedAsync(result.FailureReply).ConfigureAwait(false);
         }
     }
@@ -263,50 +291,51 @@ internal sealed partial class SmtpConnection
     private async ValueTask<ConnectionAction> AuthSucceededAsync(string identity)
     {
         _session.AuthenticatedIdentity = identity;
-        _session.AuthenticationMechanism = _saslMechanism?.Name;
-        Log.Authenticated(_services.Logger, _session.Id, _saslMechanism?.Name ?? "?");
+        _session.AuthenticationMechanism = _mechanism?.Name;
+        Log.Authenticated(_services.Logger, _session.Id, _mechanism?.Name ?? "?");
         _services.Metrics.Authentications.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("result", "success"));
         await NotifyThrottleAsync(true).ConfigureAwait(false);
-        Write(SaslReplies.Succeeded);
+        _connection.Write(SaslReplies.Succeeded);
         return ConnectionAction.Continue;
     }
 
     private async ValueTask<ConnectionAction> AuthFailedAsync(SmtpReply? reply)
     {
-        Log.AuthenticationFailed(_services.Logger, _session.Id, _saslMechanism?.Name ?? "?");
+        Log.AuthenticationFailed(_services.Logger, _session.Id, _mechanism?.Name ?? "?");
         _services.Metrics.Authentications.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("result", "failure"));
         await NotifyThrottleAsync(false).ConfigureAwait(false);
-        if (++_authFailures >= _settings.Authentication!.MaxFailures)
+        if (++_failures >= _authentication.MaxFailures)
         {
-            Write(reply ?? SaslReplies.InvalidCredentials);
-            Write(SaslReplies.TooManyFailures);
+            _connection.Write(reply ?? SaslReplies.InvalidCredentials);
+            _connection.Write(SaslReplies.TooManyFailures);
             return ConnectionAction.Close;
         }
 
-        return Error(reply ?? SaslReplies.InvalidCredentials);
+        return _connection.Error(reply ?? SaslReplies.InvalidCredentials);
     }
 
     private async ValueTask NotifyThrottleAsync(bool succeeded)
     {
-        if (_settings.Authentication?.Throttle is { } throttle)
+        if (_authentication.Throttle is { } throttle)
         {
-            await InvokeNotificationAsync(HookKind.AuthenticationThrottle, (throttle, succeeded), static (s, c) => s.throttle.OnCompletedAsync(c._session, s.succeeded)).ConfigureAwait(false);
+            await _connection.InvokeNotificationAsync(HookKind.AuthenticationThrottle, (throttle, succeeded), static (s, c) => s.throttle.OnCompletedAsync(c.Session, s.succeeded)).ConfigureAwait(false);
         }
     }
 
-    private void EndSasl()
+    /// <summary>Ends the exchange in progress, if any (cancelled, failed, or its line was too long).</summary>
+    public void EndExchange()
     {
-        _sasl = null;
-        _saslPendingIdentity = null;
-        _saslFailAfterResponse = false;
+        _exchange = null;
+        _pendingIdentity = null;
+        _failAfterResponse = false;
     }
 
     /// <summary>Forgets every AUTH fact: at STARTTLS, a pre-TLS identity must not survive (RFC 3207 §4.2, docs/threat-model.md T13).</summary>
-    private void ResetAuthentication()
+    public void Reset()
     {
-        EndSasl();
-        _saslMechanism = null;
-        _authMechanismsCache = null;
+        EndExchange();
+        _mechanism = null;
+        _advertised = null;
         _session.AuthenticatedIdentity = null;
         _session.AuthenticationMechanism = null;
     }
@@ -315,13 +344,12 @@ internal sealed partial class SmtpConnection
     {
         // "334 " base64 CRLF; a challenge never carries an enhanced code (RFC 2034 covers 2xx/4xx/5xx only).
         var length = 4 + Base64.GetMaxEncodedToUtf8Length(challenge.Length) + 2;
-        var span = _output.GetSpan(length);
+        var span = _connection.GetReplySpan(length);
         "334 "u8.CopyTo(span);
         Base64.EncodeToUtf8(challenge, span[4..], out _, out var written);
         span[4 + written] = (byte)'\r';
         span[5 + written] = (byte)'\n';
-        _output.Advance(6 + written);
-        _pendingFlush = true;
+        _connection.AdvanceReply(6 + written);
     }
 
     private static bool TryDecodeBase64(ReadOnlySpan<byte> encoded, out byte[] decoded)
@@ -350,4 +378,6 @@ internal sealed partial class SmtpConnection
         decoded = buffer.AsSpan(0, written).ToArray();
         return true;
     }
+
+    private static ValueTask<ConnectionAction> Done(ConnectionAction action) => new(action);
 }
