@@ -71,4 +71,19 @@ public sealed class OptionsSnapshotTests
         await using var client = await RawSmtpClient.ConnectAsync(server.ListeningEndPoints[0]);
         (await client.ReadReplyAsync()).Should().StartWith("220 ", "the endpoint stays plaintext");
     }
+
+    [Fact]
+    public async Task Adding_a_certificate_after_construction_does_not_offer_starttls()
+    {
+        var options = new SmtpServerOptions { ServerName = "mx.test" };
+        await using var server = new SmtpServer(options, new InMemoryMessageStore());
+        TlsTestKit.WithCertificate()(options);
+        options.Tls.SniCertificates.Add(new StartTls.Smtp.Tls.SniCertificateOptions { ServerName = "late.test", CertificatePath = "/nonexistent.pem" });
+
+        await using var client = PipeClient.Start(server);
+        await client.ReadReplyAsync();
+
+        (await client.CommandAsync("EHLO c.test")).Should().NotContain("STARTTLS");
+        (await client.CommandAsync("STARTTLS")).Should().StartWith("502 5.5.1");
+    }
 }
