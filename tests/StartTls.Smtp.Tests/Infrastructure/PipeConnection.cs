@@ -83,6 +83,12 @@ public sealed class PipeConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// Waits until the server has read everything sent so far and waits for more. Every deadline the server sets for
+    /// that wait is then set, on its clock as it is now: a fake clock advanced after this counts against that wait.
+    /// </summary>
+    public Task WaitUntilServerWaitsAsync() => _serverInput.WaitUntilCaughtUpAsync(_written, DefaultTimeout);
+
+    /// <summary>
     /// The client's end as a stream (for a TLS client after STARTTLS): reads take what the server wrote and was not read
     /// yet, writes are sent at once. Disposing it leaves the connection open.
     /// </summary>
