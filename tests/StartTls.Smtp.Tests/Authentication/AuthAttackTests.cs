@@ -347,7 +347,7 @@ public sealed class AuthAttackTests
         // (examined but not consumed), the flood below would stall and the test would time out.
         var users = NewUsers();
         await using var server = await TestServer.StartAsync(InsecureServer(users));
-        await using var connection = PipeConnection.Start(server.Server, new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
+        await using var connection = PipeConnection.Start(server.Server, toServer: new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await connection.Input.WriteAsync("EHLO pipe.test\r\nAUTH PLAIN "u8.ToArray(), deadline.Token);

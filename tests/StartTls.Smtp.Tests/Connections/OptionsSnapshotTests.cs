@@ -29,7 +29,7 @@ public sealed class OptionsSnapshotTests
         options.Authentication.RequireAuthentication = true;
         options.MaxRecipients = 1;
 
-        await using var client = PipeClient.Start(server);
+        await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
         var ehlo = await client.CommandAsync("EHLO c.test");
 
@@ -49,7 +49,7 @@ public sealed class OptionsSnapshotTests
         options.Authentication.Mechanisms.Clear();
         options.Authentication.Mechanisms.Add(SaslMechanisms.Plain);
 
-        await using var client = PipeClient.Start(server);
+        await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
         var ehlo = await client.CommandAsync("EHLO c.test");
 
@@ -80,7 +80,7 @@ public sealed class OptionsSnapshotTests
         TlsTestKit.WithCertificate()(options);
         options.Tls.SniCertificates.Add(new StartTls.Smtp.Tls.SniCertificateOptions { ServerName = "late.test", CertificatePath = "/nonexistent.pem" });
 
-        await using var client = PipeClient.Start(server);
+        await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
 
         (await client.CommandAsync("EHLO c.test")).Should().NotContain("STARTTLS");

@@ -24,7 +24,7 @@ public sealed class ServeAsyncLifetimeTests
     {
         await using var server = NewServer(new InMemoryMessageStore());
         using var cancel = new CancellationTokenSource();
-        await using var client = PipeClient.Start(server, cancellationToken: cancel.Token);
+        await using var client = PipeConnection.Start(server, cancellationToken: cancel.Token);
         (await client.ReadReplyAsync()).Should().StartWith("220 ");
         (await client.CommandAsync("EHLO c.test")).Should().StartWith("250-");
 
@@ -40,7 +40,7 @@ public sealed class ServeAsyncLifetimeTests
         await using var server = NewServer(new InMemoryMessageStore());
         using var cancel = new CancellationTokenSource();
         await cancel.CancelAsync();
-        await using var client = PipeClient.Start(server, cancellationToken: cancel.Token);
+        await using var client = PipeConnection.Start(server, cancellationToken: cancel.Token);
 
         var text = await client.ReadToEndAsync();
 
@@ -54,7 +54,7 @@ public sealed class ServeAsyncLifetimeTests
         var store = new InMemoryMessageStore();
         await using var server = NewServer(store);
         using var cancel = new CancellationTokenSource();
-        await using var client = PipeClient.Start(server, cancellationToken: cancel.Token);
+        await using var client = PipeConnection.Start(server, cancellationToken: cancel.Token);
         await client.ReadReplyAsync();
         await client.CommandAsync("EHLO c.test");
         await client.CommandAsync("MAIL FROM:<a@c.test>");
@@ -76,7 +76,7 @@ public sealed class ServeAsyncLifetimeTests
         var time = new FakeTimeProvider();
         var store = new InMemoryMessageStore();
         var server = NewServer(store, time, o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        await using var client = PipeClient.Start(server);
+        await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
         await client.CommandAsync("EHLO c.test");
         await client.CommandAsync("MAIL FROM:<a@c.test>");
@@ -101,7 +101,7 @@ public sealed class ServeAsyncLifetimeTests
         var time = new FakeTimeProvider();
         var store = new StuckStore();
         var server = NewServer(store, time, o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-        await using var client = PipeClient.Start(server);
+        await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
         await client.CommandAsync("EHLO c.test");
         await client.CommandAsync("MAIL FROM:<a@c.test>");
@@ -129,7 +129,7 @@ public sealed class ServeAsyncLifetimeTests
     public async Task Await_using_the_server_with_a_session_in_data_does_not_throw()
     {
         var server = NewServer(new InMemoryMessageStore(), configure: o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(50));
-        await using var client = PipeClient.Start(server);
+        await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
         await client.CommandAsync("EHLO c.test");
         await client.CommandAsync("MAIL FROM:<a@c.test>");

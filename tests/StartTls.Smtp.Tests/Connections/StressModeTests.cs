@@ -23,12 +23,12 @@ public sealed class StressModeTests
         CommandTimeout = TimeSpan.FromMinutes(5),
     }, new InMemoryMessageStore(), timeProvider: _time);
 
-    private static async Task<PipeClient[]> ConnectAsync(SmtpServer server, int count)
+    private static async Task<PipeConnection[]> ConnectAsync(SmtpServer server, int count)
     {
-        var clients = new PipeClient[count];
+        var clients = new PipeConnection[count];
         for (var i = 0; i < count; i++)
         {
-            clients[i] = PipeClient.Start(server);
+            clients[i] = PipeConnection.Start(server);
             (await clients[i].ReadReplyAsync()).Should().StartWith("220 ");
         }
 
@@ -36,7 +36,7 @@ public sealed class StressModeTests
     }
 
     /// <summary>Sends NOOP on each client: a client the server cut off reads its 421 first.</summary>
-    private static async Task<List<string>> NoopAllAsync(IEnumerable<PipeClient> clients)
+    private static async Task<List<string>> NoopAllAsync(IEnumerable<PipeConnection> clients)
     {
         var replies = new List<string>();
         foreach (var client in clients)

@@ -26,16 +26,16 @@ public sealed class TransportLimitTests : IDisposable
         var three = new IPEndPoint(IPAddress.Parse("192.0.2.3"), 1000);
         var endpoint = new SmtpEndpointOptions { Name = "kestrel-25" };
 
-        await using var first = PipeClient.Start(server, endpoint, one);
+        await using var first = PipeConnection.Start(server, endpoint, one);
         (await first.ReadReplyAsync()).Should().StartWith("220 ");
-        await using (var sameAddress = PipeClient.Start(server, endpoint, one))
+        await using (var sameAddress = PipeConnection.Start(server, endpoint, one))
         {
             (await sameAddress.ReadToEndAsync()).Should().Be("421 4.7.0 Too many connections from your address, try again later\r\n");
         }
 
-        await using var second = PipeClient.Start(server, endpoint, two);
+        await using var second = PipeConnection.Start(server, endpoint, two);
         (await second.ReadReplyAsync()).Should().StartWith("220 ");
-        await using (var overTotal = PipeClient.Start(server, endpoint, three))
+        await using (var overTotal = PipeConnection.Start(server, endpoint, three))
         {
             (await overTotal.ReadToEndAsync()).Should().Be("421 4.7.0 Too many connections, try again later\r\n");
         }
@@ -51,8 +51,8 @@ public sealed class TransportLimitTests : IDisposable
         TlsTestKit.WithCertificate()(options);
         await using var server = new SmtpServer(options, new InMemoryMessageStore());
         var endpoint = new SmtpEndpointOptions { ImplicitTls = true };
-        await using var first = PipeClient.Start(server, endpoint);
-        await using var second = PipeClient.Start(server, endpoint, new IPEndPoint(IPAddress.Loopback, 40001));
+        await using var first = PipeConnection.Start(server, endpoint);
+        await using var second = PipeConnection.Start(server, endpoint, new IPEndPoint(IPAddress.Loopback, 40001));
 
         (await second.ReadToEndAsync()).Should().BeEmpty();
     }
@@ -63,7 +63,7 @@ public sealed class TransportLimitTests : IDisposable
         var options = new SmtpServerOptions { ServerName = "mx.test" };
         TlsTestKit.WithCertificate()(options);
         await using var server = new SmtpServer(options, new InMemoryMessageStore());
-        await using var client = PipeClient.Start(server, new SmtpEndpointOptions { RequireTls = true });
+        await using var client = PipeConnection.Start(server, new SmtpEndpointOptions { RequireTls = true });
         await client.ReadReplyAsync();
         await client.CommandAsync("EHLO c.test");
 

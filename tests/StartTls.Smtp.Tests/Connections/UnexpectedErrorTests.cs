@@ -22,7 +22,7 @@ public sealed class UnexpectedErrorTests
         options.Authentication.Mechanisms.Insert(0, new BrokenMechanism());
         await using var server = new SmtpServer(options, new InMemoryMessageStore(), loggerFactory: logs);
 
-        await using (var client = PipeClient.Start(server))
+        await using (var client = PipeConnection.Start(server))
         {
             await client.ReadReplyAsync();
             (await client.CommandAsync("EHLO c.test")).Should().Contain("AUTH X-BROKEN PLAIN LOGIN");
@@ -32,7 +32,7 @@ public sealed class UnexpectedErrorTests
         }
 
         logs.Errors.Should().ContainSingle().Which.Should().BeOfType<InvalidOperationException>().Which.Message.Should().Be("bug in a custom mechanism");
-        await using var next = PipeClient.Start(server);
+        await using var next = PipeConnection.Start(server);
         (await next.ReadReplyAsync()).Should().StartWith("220 ", "one broken session does not stop the server");
     }
 

@@ -6,13 +6,19 @@ using System.Text;
 namespace StartTls.Smtp.Tests.Infrastructure;
 
 /// <summary>
-/// One SMTP session served in memory through <see cref="SmtpServer.ServeAsync(IDuplexPipe, EndPoint?, EndPoint?, CancellationToken)"/>
-/// (the only place the tests call it): the test writes into the server's input pipe and flushes each piece explicitly,
-/// so how bytes arrive is decided by the test, not by TCP or the clock. <see cref="SendPieceAsync(string)"/> waits until
-/// the server has read a piece and asks for more before the next one is written: a split can never be coalesced. The
-/// server's output is read on demand, so <see cref="IsSilent"/> is exact right after a piece.
+/// One SMTP session served in memory, the tests' one in-memory client: the test writes into the server's input pipe
+/// and flushes each piece explicitly, so how bytes arrive is decided by the test, not by TCP or the clock.
+/// <see cref="SendPieceAsync(string)"/> waits until the server has read a piece and asks for more before the next one
+/// is written: a split can never be coalesced. The server's output is read on demand, so <see cref="IsSilent"/> is
+/// exact right after a piece. When the session ends, the server's side of the output is completed, which the client
+/// reads as the end, as a transport would after the session.
 /// </summary>
-/// <remarks>If ServeAsync's signature changes, <see cref="ServeAsync"/> below is the one line to adapt.</remarks>
+/// <remarks>
+/// <see cref="Start"/> serves through <see cref="SmtpServer.ServeAsync(SmtpConnectionContext, CancellationToken)"/>
+/// (endpoint, addresses and an abort callback, as a transport gives them); <see cref="ConnectAsync"/> through the
+/// short form <see cref="SmtpServer.ServeAsync(IDuplexPipe, EndPoint?, EndPoint?, CancellationToken)"/>. These are the
+/// only places the tests call ServeAsync: if its signature changes, they are the lines to adapt.
+/// </remarks>
 public sealed class PipeConnection : IAsyncDisposable
 {
     /// <summary>How long a read may wait before the test fails; it only bounds a failing test.</summary>
@@ -23,16 +29,16 @@ public sealed class PipeConnection : IAsyncDisposable
     private readonly ObservedReader _serverInput;
     private readonly StringBuilder _received = new();
     private readonly Lock _lock = new();
-    private readonly Task _session;
+    private Task _session;
     private bool _closed;
     private int _position;
     private long _written;
 
-    private PipeConnection(SmtpServer server, PipeOptions? toServer, CancellationToken cancellationToken)
+    private PipeConnection(PipeOptions? toServer)
     {
         _toServer = new Pipe(toServer ?? new PipeOptions(useSynchronizationContext: false));
         _serverInput = new ObservedReader(_toServer.Reader);
-        _session = ServeAsync(server, cancellationToken);
+        _session = Task.CompletedTask;
     }
 
     /// <summary>The client's address the server sees.</summary>
@@ -44,17 +50,42 @@ public sealed class PipeConnection : IAsyncDisposable
     /// <summary>What the client writes to the server, for tests that drive the pipe themselves (flooding, back-pressure).</summary>
     public PipeWriter Input => _toServer.Writer;
 
-    /// <summary>Completes when the server has ended the session.</summary>
+    /// <summary>Completes when the server has ended the session (and the connection closed its side of the output).</summary>
     public Task Session => _session;
 
-    /// <summary>Starts a session without reading the greeting; <paramref name="toServer"/> sets the input pipe's thresholds.</summary>
-    public static PipeConnection Start(SmtpServer server, PipeOptions? toServer = null, CancellationToken cancellationToken = default)
-        => new(server, toServer, cancellationToken);
+    /// <summary>True once the server called the transport's abort callback (only for sessions begun with <see cref="Start"/>).</summary>
+    public bool Aborted { get; private set; }
 
-    /// <summary>Starts a session and reads the 220 greeting.</summary>
+    /// <summary>
+    /// Starts a session as a transport would, without reading the greeting. The session runs synchronously up to its
+    /// first wait, so sessions started one after another reach the server's limits in that order.
+    /// </summary>
+    /// <param name="server">The server; it need not be started.</param>
+    /// <param name="endpoint">The endpoint the connection arrived on; a plaintext one when null.</param>
+    /// <param name="remote">The client's address; <see cref="RemoteEndPoint"/> when null.</param>
+    /// <param name="toServer">The input pipe's settings (thresholds for back-pressure tests).</param>
+    /// <param name="cancellationToken">Ends the session.</param>
+    public static PipeConnection Start(SmtpServer server, SmtpEndpointOptions? endpoint = null, IPEndPoint? remote = null,
+        PipeOptions? toServer = null, CancellationToken cancellationToken = default)
+    {
+        var connection = new PipeConnection(toServer);
+        var context = new SmtpConnectionContext(new DuplexPipe(connection._serverInput, connection._toClient.Writer))
+        {
+            RemoteEndPoint = remote ?? RemoteEndPoint,
+            LocalEndPoint = LocalEndPoint,
+            Endpoint = endpoint,
+            Abort = () => connection.Aborted = true,
+        };
+        connection._session = connection.CloseAfterAsync(server.ServeAsync(context, cancellationToken));
+        return connection;
+    }
+
+    /// <summary>Starts a plaintext session through the short form of ServeAsync and reads the 220 greeting.</summary>
     public static async Task<PipeConnection> ConnectAsync(TestServer server)
     {
-        var connection = Start(server.Server);
+        var connection = new PipeConnection(null);
+        connection._session = connection.CloseAfterAsync(server.Server.ServeAsync(
+            new DuplexPipe(connection._serverInput, connection._toClient.Writer), RemoteEndPoint, LocalEndPoint));
         (await connection.ReadReplyAsync()).Should().StartWith("220 ");
         return connection;
     }
@@ -91,6 +122,12 @@ public sealed class PipeConnection : IAsyncDisposable
         await SendAsync(bytes);
         await _serverInput.WaitUntilCaughtUpAsync(_written, DefaultTimeout, _session);
     }
+
+    /// <summary>
+    /// Waits until the server has read everything sent so far and waits for more. Every deadline the server sets for
+    /// that wait is then set, on its clock as it is now: a fake clock advanced after this counts against that wait.
+    /// </summary>
+    public Task WaitUntilServerWaitsAsync() => _serverInput.WaitUntilCaughtUpAsync(_written, DefaultTimeout);
 
     /// <summary>
     /// The client's end as a stream (for a TLS client after STARTTLS): reads take what the server wrote and was not read
@@ -238,12 +275,12 @@ public sealed class PipeConnection : IAsyncDisposable
         await _session.WaitAsync(DefaultTimeout);
     }
 
-    private async Task ServeAsync(SmtpServer server, CancellationToken cancellationToken)
+    /// <summary>Waits for the session, then does what a transport does after it.</summary>
+    private async Task CloseAfterAsync(Task session)
     {
-        await Task.Yield();
         try
         {
-            await server.ServeAsync(new DuplexPipe(_serverInput, _toClient.Writer), RemoteEndPoint, LocalEndPoint, cancellationToken);
+            await session;
         }
         finally
         {

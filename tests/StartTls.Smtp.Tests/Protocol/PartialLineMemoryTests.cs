@@ -28,7 +28,7 @@ public sealed class PartialLineMemoryTests
         {
             for (var i = 0; i < Connections; i++)
             {
-                var connection = PipeConnection.Start(server.Server, options);
+                var connection = PipeConnection.Start(server.Server, toServer: options);
                 connections.Add(connection);
                 (await connection.ReadReplyAsync()).Should().StartWith("220 ");
                 (await connection.EhloAsync()).Should().StartWith("250");

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Tests.Protocol;
@@ -31,12 +32,14 @@ public sealed class ShutdownAndListenerTranscriptTests
     [Fact]
     public async Task A_client_in_the_middle_of_data_can_finish_its_message()
     {
-        await using var server = await TestServer.StartAsync(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        // On a fake clock that never moves, the shutdown timeout cannot pass: the stop ends only when the session does.
+        var logs = new LogCapture();
+        await using var server = await TestServer.StartAsync(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10), loggerFactory: logs, timeProvider: new FakeTimeProvider());
         await using var client = await server.ConnectAsync();
         await client.StartDataAsync();
         await client.SendAsync("Subject: in flight\r\n\r\nfirst half\r\n");
         var stop = server.Server.StopAsync();
-        await Task.Delay(200);
+        await Eventually.WaitUntilAsync(() => logs.Events.Any(e => e.EventId.Name == "Stopping"), "the server is stopping");
         stop.IsCompleted.Should().BeFalse("the server waits for the message in flight");
         await client.SendAsync("second half\r\n.\r\n");
         (await client.ReadCodeAsync(TimeSpan.FromSeconds(3))).Should().Be("250 2.0.0");

@@ -153,26 +153,12 @@ public sealed class SampleServerProcessTests
             return sample;
         }
 
-        /// <summary>Connects as soon as the server accepts, failing early if the process has exited.</summary>
+        /// <summary>Connects once the sample says it listens on <paramref name="endPoint"/>, failing early if the process has exited.</summary>
         public async Task<RawSmtpClient> ConnectAsync(IPEndPoint endPoint, TimeSpan timeout)
         {
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    return await RawSmtpClient.ConnectAsync(endPoint);
-                }
-                catch (SocketException) when (deadline.Elapsed < timeout)
-                {
-                    if (_process.HasExited)
-                    {
-                        throw new InvalidOperationException($"The sample exited with code {_process.ExitCode} before listening:\n{Output}");
-                    }
-
-                    await Task.Delay(50);
-                }
-            }
+            // The server logs "listening on" after its socket listens; the console logger writes it later still.
+            await WaitForLineAsync(l => l.Contains("listening on " + endPoint, StringComparison.Ordinal), timeout);
+            return await RawSmtpClient.ConnectAsync(endPoint);
         }
 
         /// <summary>Completes with the first output line (already collected or still to come) that matches.</summary>

@@ -59,9 +59,12 @@ public sealed class InMemoryMessageStoreTests
         await cancelled.Should().ThrowAsync<OperationCanceledException>();
         store.Count.Should().Be(0);
         store.Messages.Should().BeEmpty();
+        // A save enqueues its message before it returns, so a waiter that is not done now has nothing queued; the
+        // next message saved is the first it gets.
         var wait = store.WaitForMessageAsync(CancellationToken.None);
-        await Task.Delay(50);
         wait.IsCompleted.Should().BeFalse();
+        await store.SaveAsync(Session(id: "after"), Envelope("a@example.org", "b@example.net"), new MemoryStream([1]), CancellationToken.None);
+        (await wait.WaitAsync(Timeout)).SessionId.Should().Be("after");
     }
 
     [Fact]

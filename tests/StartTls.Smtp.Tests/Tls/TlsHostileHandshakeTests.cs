@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using StartTls.Smtp.Tests.Infrastructure;
 using StartTls.Smtp.Tls;
 using Xunit.Abstractions;
@@ -36,7 +37,7 @@ public sealed class TlsHostileHandshakeTests(ITestOutputHelper output) : IDispos
     [MemberData(nameof(HostileRecords))]
     public async Task Hostile_handshake_bytes_after_starttls_are_a_counted_handshake_failure(string name, byte[] bytes, bool thenFin)
     {
-        using var logs = new LogLines();
+        using var logs = new LogCapture();
         var recorder = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(o => o.Tls.HandshakeTimeout = TimeSpan.FromMinutes(1)), sessionHandler: recorder, loggerFactory: logs, meterFactory: _metrics.Factory);
         await using (var raw = await server.ConnectAsync())
@@ -53,7 +54,7 @@ public sealed class TlsHostileHandshakeTests(ITestOutputHelper output) : IDispos
     [MemberData(nameof(HostileRecords))]
     public async Task Hostile_handshake_bytes_on_the_implicit_port_are_a_counted_handshake_failure(string name, byte[] bytes, bool thenFin)
     {
-        using var logs = new LogLines();
+        using var logs = new LogCapture();
         var recorder = new SessionRecorder();
         await using var server = await TestServer.StartAsync(TlsTestKit.Implicit(o => o.Tls.HandshakeTimeout = TimeSpan.FromMinutes(1)), sessionHandler: recorder, loggerFactory: logs, meterFactory: _metrics.Factory);
         await using (var raw = await RawSmtpClient.ConnectAsync(server.EndPoint))
@@ -67,7 +68,7 @@ public sealed class TlsHostileHandshakeTests(ITestOutputHelper output) : IDispos
     [Fact]
     public async Task A_failing_certificate_selector_is_the_applications_error_not_a_clients_failed_handshake()
     {
-        using var logs = new LogLines();
+        using var logs = new LogCapture();
         var recorder = new SessionRecorder();
         await using var server = await TestServer.StartAsync(o => o.Tls.CertificateSelector = new ThrowingSelector(), sessionHandler: recorder, loggerFactory: logs, meterFactory: _metrics.Factory);
         await using (var raw = await server.ConnectAsync())
@@ -81,8 +82,8 @@ public sealed class TlsHostileHandshakeTests(ITestOutputHelper output) : IDispos
         }
 
         await recorder.WaitForCloseAsync();
-        logs.Lines.Should().ContainSingle(l => l.StartsWith("Error", StringComparison.Ordinal))
-            .Which.Should().EndWith(typeof(ThrowingSelector.SelectorBugException).FullName, "the application's bug is reported with its exception");
+        logs.Events.Should().ContainSingle(e => e.Level == LogLevel.Error)
+            .Which.Exception.Should().BeOfType<ThrowingSelector.SelectorBugException>("the application's bug is reported with its exception");
         _metrics.Recorded("smtp.server.tls.handshake_failures").Should().BeEmpty("the client did nothing wrong");
     }
 
@@ -101,7 +102,7 @@ public sealed class TlsHostileHandshakeTests(ITestOutputHelper output) : IDispos
         after.HasNoPlaintext.Should().BeTrue(name + ": nothing but a TLS alert may come back, got " + after);
     }
 
-    private async Task ExpectOneCountedFailureAsync(SessionRecorder recorder, LogLines logs, string name)
+    private async Task ExpectOneCountedFailureAsync(SessionRecorder recorder, LogCapture logs, string name)
     {
         // The failure is counted and logged before the connection's close hook runs.
         await recorder.WaitForCloseAsync();

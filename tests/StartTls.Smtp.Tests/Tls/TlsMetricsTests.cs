@@ -20,7 +20,7 @@ public sealed class TlsMetricsTests : IDisposable
     [Fact]
     public async Task A_refused_starttls_group_counts_one_violation_and_logs_one_warning()
     {
-        using var logs = new LogLines();
+        using var logs = new LogCapture();
         using var violations = _meters.Collect<long>("smtp.server.protocol_violations");
         using var failures = _meters.Collect<long>("smtp.server.tls.handshake_failures");
         await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), loggerFactory: logs, meterFactory: _meters.Factory);
