@@ -118,7 +118,7 @@ public sealed class SmtpServer : IAsyncDisposable
                 var settings = EndpointSettings.From(endpoint);
                 foreach (var address in addresses)
                 {
-                    var listener = new SocketListener(address, socket => SocketConnectionHandler.HandleAsync(socket, this, settings), Logger);
+                    var listener = new SocketListener(address, socket => SocketConnectionHandler.HandleAsync(socket, this, settings), Logger, _services.Clock.Time);
                     _listeners.Add(listener);
                     Log.Listening(Logger, listener.EndPoint);
                 }

@@ -18,8 +18,8 @@ internal static class TlsHandshake
 
     public static async ValueTask<TlsHandshakeResult> RunAsync(IDuplexPipe transport, TlsSettings settings, SmtpSession session, bool isImplicit, CancellationToken aborted)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timeout.CancelAfter(settings.HandshakeTimeout);
+        using var deadline = new CancellationTokenSource(settings.HandshakeTimeout, settings.Time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted, deadline.Token);
         SslStream? ssl = null;
         var state = new CallbackState(settings, session);
         try

@@ -5,9 +5,10 @@ namespace StartTls.Smtp.Tls;
 /// <summary>The resolved TLS configuration a server's connections share; <see langword="null"/> on a server without certificates.</summary>
 internal sealed class TlsSettings
 {
-    private TlsSettings(IServerCertificateSelector selector, SmtpTlsOptions options)
+    private TlsSettings(IServerCertificateSelector selector, SmtpTlsOptions options, TimeProvider time)
     {
         Selector = selector;
+        Time = time;
         EnabledProtocols = options.EnabledProtocols;
         HandshakeTimeout = options.HandshakeTimeout;
         ClientCertificateMode = options.ClientCertificateMode;
@@ -15,6 +16,9 @@ internal sealed class TlsSettings
     }
 
     public IServerCertificateSelector Selector { get; }
+
+    /// <summary>The server's clock: the handshake timeout runs on it.</summary>
+    public TimeProvider Time { get; }
 
     public SslProtocols EnabledProtocols { get; }
 
@@ -27,7 +31,7 @@ internal sealed class TlsSettings
 
     /// <summary>Builds the settings, loading certificate files now so that a bad file fails the start, not a handshake.</summary>
     /// <param name="options">The TLS options.</param>
-    /// <param name="timeProvider">The clock of the certificate files' checks for changes; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock of the handshake timeout and of the certificate files' checks for changes; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     public static TlsSettings? Create(SmtpTlsOptions options, TimeProvider? timeProvider = null)
     {
         if (!options.IsConfigured)
@@ -49,6 +53,6 @@ internal sealed class TlsSettings
             selector = sni;
         }
 
-        return new TlsSettings(selector, options);
+        return new TlsSettings(selector, options, timeProvider ?? TimeProvider.System);
     }
 }
