@@ -56,10 +56,7 @@ public sealed class ServeAsyncLifetimeTests
         using var cancel = new CancellationTokenSource();
         await using var client = PipeConnection.Start(server, cancellationToken: cancel.Token);
         await client.ReadReplyAsync();
-        await client.CommandAsync("EHLO c.test");
-        await client.CommandAsync("MAIL FROM:<a@c.test>");
-        await client.CommandAsync("RCPT TO:<b@s.test>");
-        (await client.CommandAsync("DATA")).Should().StartWith("354");
+        await client.StartDataAsync();
         await client.SendAsync("Subject: half\r\n\r\nfirst half\r\n");
 
         await cancel.CancelAsync();
@@ -78,10 +75,7 @@ public sealed class ServeAsyncLifetimeTests
         var server = NewServer(store, time, o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
-        await client.CommandAsync("EHLO c.test");
-        await client.CommandAsync("MAIL FROM:<a@c.test>");
-        await client.CommandAsync("RCPT TO:<b@s.test>");
-        (await client.CommandAsync("DATA")).Should().StartWith("354");
+        await client.StartDataAsync();
         await client.SendAsync("Subject: slow\r\n\r\nfirst half\r\n");
 
         var stop = server.StopAsync();
@@ -103,10 +97,7 @@ public sealed class ServeAsyncLifetimeTests
         var server = NewServer(store, time, o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
-        await client.CommandAsync("EHLO c.test");
-        await client.CommandAsync("MAIL FROM:<a@c.test>");
-        await client.CommandAsync("RCPT TO:<b@s.test>");
-        await client.CommandAsync("DATA");
+        await client.StartDataAsync();
         await client.SendAsync("x\r\n");
         await store.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -131,10 +122,7 @@ public sealed class ServeAsyncLifetimeTests
         var server = NewServer(new InMemoryMessageStore(), configure: o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(50));
         await using var client = PipeConnection.Start(server);
         await client.ReadReplyAsync();
-        await client.CommandAsync("EHLO c.test");
-        await client.CommandAsync("MAIL FROM:<a@c.test>");
-        await client.CommandAsync("RCPT TO:<b@s.test>");
-        await client.CommandAsync("DATA");
+        await client.StartDataAsync();
 
         var dispose = async () => await server.DisposeAsync();
 

@@ -98,10 +98,7 @@ public sealed class StressModeTests
         await using var server = NewServer();
         var clients = await ConnectAsync(server, 3);
         var sender = clients[0];
-        await sender.CommandAsync("EHLO c.test");
-        await sender.CommandAsync("MAIL FROM:<a@c.test>");
-        await sender.CommandAsync("RCPT TO:<b@s.test>");
-        (await sender.CommandAsync("DATA")).Should().StartWith("354");
+        await sender.StartDataAsync();
 
         _time.Advance(TimeSpan.FromSeconds(11));
         (await NoopAllAsync(clients.Skip(1))).Should().Contain("421 4.4.2 Timeout, closing connection");

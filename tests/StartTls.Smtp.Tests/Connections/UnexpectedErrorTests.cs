@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using StartTls.Smtp.Authentication;
 using StartTls.Smtp.Storage;
@@ -15,7 +14,7 @@ public sealed class UnexpectedErrorTests
     [Fact]
     public async Task An_unexpected_exception_gets_421_4_3_0_then_the_close_and_one_error_log_entry()
     {
-        var logs = new ErrorLog();
+        using var logs = new LogCapture();
         var options = new SmtpServerOptions { ServerName = "mx.test" };
         options.Authentication.PasswordAuthenticator = new InMemoryUserStore().AddUser("alice", "secret");
         options.Authentication.AllowInsecureAuthentication = true;
@@ -31,7 +30,8 @@ public sealed class UnexpectedErrorTests
             (await client.ReadToEndAsync()).Should().Be("421 4.3.0 Temporary failure, try again later\r\n");
         }
 
-        logs.Errors.Should().ContainSingle().Which.Should().BeOfType<InvalidOperationException>().Which.Message.Should().Be("bug in a custom mechanism");
+        logs.Events.Where(e => e.Level >= LogLevel.Error).Should().ContainSingle()
+            .Which.Exception.Should().BeOfType<InvalidOperationException>().Which.Message.Should().Be("bug in a custom mechanism");
         await using var next = PipeConnection.Start(server);
         (await next.ReadReplyAsync()).Should().StartWith("220 ", "one broken session does not stop the server");
     }
@@ -47,34 +47,5 @@ public sealed class UnexpectedErrorTests
         public override bool IsAvailable(SaslContext context) => true;
 
         public override ISaslExchange CreateExchange(SaslContext context) => throw new InvalidOperationException("bug in a custom mechanism");
-    }
-
-    /// <summary>Keeps the exceptions logged at Error.</summary>
-    private sealed class ErrorLog : ILoggerFactory, ILogger
-    {
-        public ConcurrentQueue<Exception?> Errors { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= LogLevel.Error)
-            {
-                Errors.Enqueue(exception);
-            }
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }
