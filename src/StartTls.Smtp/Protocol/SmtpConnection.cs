@@ -123,20 +123,28 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     {
         _abortRequested = true;
         _shutdownRequested = true;
+        // Neither a registration of the application's that throws nor a session that ended meanwhile may stop the
+        // caller (StopAsync aborts every session), and the read is cancelled whatever the token's callbacks did.
         try
         {
             _abortSource.Cancel();
         }
-#pragma warning disable CA1031 // A registration of the application's that throws must not stop the abort.
+#pragma warning disable CA1031
         catch (Exception)
-#pragma warning restore CA1031
         {
         }
 
-        _input.CancelPendingRead();
-        if (_flushing)
+        try
         {
-            _output.CancelPendingFlush();
+            _input.CancelPendingRead();
+            if (_flushing)
+            {
+                _output.CancelPendingFlush();
+            }
+        }
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
     }
 
