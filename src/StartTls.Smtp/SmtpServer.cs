@@ -242,6 +242,10 @@ public sealed class SmtpServer : IAsyncDisposable
         _services.Metrics.Dispose();
     }
 
+    /// <summary>
+    /// What every transport's connection goes through: the limits (a refusal gets its 421, or on an implicit-TLS
+    /// endpoint just the close), the metrics and stress accounting, then the session, aborted if the token is cancelled.
+    /// </summary>
     /// <returns>True when the connection was served, false when a limit refused it.</returns>
     internal async Task<bool> ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, EndpointSettings endpoint, Action? abort, CancellationToken cancellationToken)
     {
