@@ -1,9 +1,11 @@
+// <readme:store>
 using StartTls.Smtp;
 using StartTls.Smtp.Storage;
+// </readme:store>
 
 namespace StartTls.Smtp.EmbeddingSample;
 
-// README: "A custom IMessageStore"
+// <readme:store>
 internal sealed class ConsoleMessageStore : IMessageStore
 {
     public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
@@ -15,3 +17,4 @@ internal sealed class ConsoleMessageStore : IMessageStore
         return SmtpReply.MessageAccepted; // 250 2.0.0 - sent only now, after the store has returned
     }
 }
+// </readme:store>

@@ -1,8 +1,10 @@
+// <readme:filter>
 using StartTls.Smtp;
+// </readme:filter>
 
 namespace StartTls.Smtp.EmbeddingSample;
 
-// README: "A custom IMailboxFilter"
+// <readme:filter>
 internal sealed class ExampleComFilter : IMailboxFilter
 {
     public ValueTask<SmtpReply> CheckSenderAsync(SmtpSession session, SmtpEnvelope envelope, CancellationToken cancellationToken)
@@ -13,3 +15,4 @@ internal sealed class ExampleComFilter : IMailboxFilter
             ? SmtpReply.RecipientOk            // 250 2.1.5
             : SmtpReply.MailboxUnavailable);   // 550 5.1.1
 }
+// </readme:filter>

@@ -1,6 +1,9 @@
+// <readme:generic-host>
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using StartTls.Smtp;
 using StartTls.Smtp.Hosting;
+// </readme:generic-host>
 
 namespace StartTls.Smtp.EmbeddingSample;
 
@@ -8,7 +11,7 @@ internal static class HostedExample
 {
     public static async Task RunAsync(string[] args)
     {
-        // README: "In a generic host"
+        // <readme:generic-host>
         var builder = Host.CreateApplicationBuilder(args);
         builder.Services.AddSmtpServer(o =>
             {
@@ -19,5 +22,6 @@ internal static class HostedExample
             .UseMessageStore<ConsoleMessageStore>()
             .UseMailboxFilter<ExampleComFilter>();
         await builder.Build().RunAsync();
+        // </readme:generic-host>
     }
 }
