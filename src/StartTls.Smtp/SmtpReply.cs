@@ -78,6 +78,54 @@ public sealed class SmtpReply
     /// <summary><c>554 5.7.1 Access denied</c>: the default reply when a connection is refused.</summary>
     public static SmtpReply AccessDenied { get; } = new(554, "5.7.1", "Access denied");
 
+    /// <summary>
+    /// <c>550 5.7.1 Relaying denied</c>: a recipient this server does not accept mail for, from a client that may not
+    /// relay (neither authenticated nor trusted).
+    /// </summary>
+    public static SmtpReply RelayDenied { get; } = new(550, "5.7.1", "Relaying denied");
+
+    /// <summary><c>550 5.7.1 Rejected by policy</c>: a sender, recipient or message the site's policy refuses.</summary>
+    public static SmtpReply PolicyRejection { get; } = new(550, "5.7.1", "Rejected by policy");
+
+    /// <summary><c>452 4.2.2 Mailbox full, try again later</c>: the recipient's mailbox is over quota for now.</summary>
+    public static SmtpReply MailboxFull { get; } = new(452, "4.2.2", "Mailbox full, try again later");
+
+    /// <summary><c>552 5.2.2 Mailbox full</c>: the recipient's mailbox is over quota and will stay so.</summary>
+    public static SmtpReply MailboxFullPermanent { get; } = new(552, "5.2.2", "Mailbox full");
+
+    /// <summary>
+    /// <c>450 4.7.1 Rate limit exceeded, try again later</c>: this sender or client sends too much; the command is
+    /// refused and the session goes on.
+    /// </summary>
+    public static SmtpReply RateLimited { get; } = new(450, "4.7.1", "Rate limit exceeded, try again later");
+
+    /// <summary>
+    /// <c>421 4.7.0 Too many requests, closing connection</c>: as <see cref="RateLimited"/>, but the server closes the
+    /// connection after sending it, as it does after any 421 a hook returns (RFC 5321 §3.8).
+    /// </summary>
+    public static SmtpReply RateLimitedClosing { get; } = new(421, "4.7.0", "Too many requests, closing connection");
+
+    /// <summary><c>530 5.7.0 Authentication required</c>: this endpoint takes mail only from authenticated clients.</summary>
+    public static SmtpReply AuthenticationRequired { get; } = new(530, "5.7.0", "Authentication required");
+
+    /// <summary><c>552 5.3.4 Message too big</c>: the message exceeds a size the store or the recipient accepts.</summary>
+    public static SmtpReply MessageTooBig { get; } = new(552, "5.3.4", "Message too big");
+
+    /// <summary><c>452 4.3.1 Insufficient system storage</c>: the store has no room now; the client retries later.</summary>
+    public static SmtpReply InsufficientStorage { get; } = new(452, "4.3.1", "Insufficient system storage");
+
+    /// <summary>
+    /// <c>451 4.4.1 Next hop unavailable, try again later</c>: a relay could not reach the server it forwards to; the
+    /// client keeps the message and retries.
+    /// </summary>
+    public static SmtpReply UpstreamUnavailable { get; } = new(451, "4.4.1", "Next hop unavailable, try again later");
+
+    /// <summary>
+    /// <c>554 5.7.1 Message rejected as spam</c>: a content filter's verdict at the end of the message (the client
+    /// should not retry).
+    /// </summary>
+    public static SmtpReply Spam { get; } = new(554, "5.7.1", "Message rejected as spam");
+
     /// <inheritdoc />
     public override string ToString() => EnhancedStatusCode is null
         ? string.Create(CultureInfo.InvariantCulture, $"{Code} {Message}")

@@ -309,7 +309,9 @@ internal sealed class MessageReceiver : IDisposable
         }
 
         _connection.Write(reply);
-        return ConnectionAction.Continue;
+
+        // A store that says 421 closes the session (RFC 5321 §3.8), as a hook's 421 does.
+        return reply.Code == 421 ? ConnectionAction.Close : ConnectionAction.Continue;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -817,6 +817,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     internal ConnectionAction Error(SmtpReply reply)
     {
         Write(reply);
+        if (reply.Code == 421)
+        {
+            // RFC 5321 §3.8: 421 announces that the server closes the channel; a hook that says it gets it closed.
+            return ConnectionAction.Close;
+        }
+
         if (++_errors >= _settings.MaxBadCommands)
         {
             Log.TooManyErrors(_services.Logger, _session.Id);

@@ -150,7 +150,7 @@ public sealed partial class MaildirMessageStore : IMessageStore, IDisposable
             var filled = 0;
             if (_addTraceHeaders)
             {
-                var headers = TraceHeaders.Build(session, envelope, _serverName, TimeZoneInfo.ConvertTime(now, _timeProvider.LocalTimeZone));
+                var headers = SmtpTraceHeaders.Build(session, envelope, _serverName, TimeZoneInfo.ConvertTime(now, _timeProvider.LocalTimeZone));
                 if (headers.Length <= buffer.Length)
                 {
                     headers.CopyTo(buffer, 0);

@@ -39,6 +39,32 @@ public sealed class ExtensionPointTranscriptTests
     }
 
     [Fact]
+    public async Task A_filter_that_says_421_gets_the_connection_closed()
+    {
+        var filter = new DelegateMailboxFilter(recipient: _ => SmtpReply.RateLimitedClosing);
+        await using var server = await TestServer.StartAsync(filter: filter);
+        await using var client = await server.ConnectAsync();
+        await client.EhloAsync();
+        await client.SendAsync("MAIL FROM:<a@c.test>\r\nRCPT TO:<b@s.test>\r\nNOOP\r\n");
+        (await client.ReadRepliesAsync(2)).Should().Equal("250 2.1.0 Sender OK", "421 4.7.0 Too many requests, closing connection");
+        (await client.ReadToEndAsync()).Should().BeEmpty("RFC 5321 §3.8: after 421 the server closes; the pipelined NOOP is never answered");
+    }
+
+    [Fact]
+    public async Task A_store_that_says_421_gets_the_connection_closed_and_nothing_is_kept()
+    {
+        var store = DelegateMessageStore.RefusesAtOnce(new SmtpReply(421, "4.3.0", "Store going away"));
+        await using var server = await TestServer.StartAsync(store: store);
+        await using var client = await server.ConnectAsync();
+        await client.EhloAsync();
+        await client.SendAsync("MAIL FROM:<a@c.test>\r\nRCPT TO:<b@s.test>\r\n");
+        (await client.ReadRepliesAsync(2)).Select(RawSmtpClientExtensions.Code).Should().Equal("250 2.1.0", "250 2.1.5");
+        (await client.CommandCodeAsync("DATA")).Should().Be("354 Start");
+        (await client.CommandAsync("x\r\n.")).Should().Be("421 4.3.0 Store going away");
+        (await client.ReadToEndAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Only_refused_recipients_means_data_gets_554()
     {
         var filter = new DelegateMailboxFilter(recipient: _ => SmtpReply.MailboxUnavailable);

@@ -16,21 +16,35 @@ namespace StartTls.Smtp.Storage;
 /// </code>
 /// </summary>
 /// <remarks>
+/// The Maildir store writes these headers; any <see cref="IMessageStore"/> that delivers or relays a message can
+/// prepend the same ones with <see cref="Format"/>. The <c>with</c> clause names the protocol as RFC 3848 and RFC 6531
+/// register it (<see cref="WithProtocol"/>).
 /// Every value is sanitised: control characters (CR and LF included) become <c>?</c>, and so does anything outside
 /// ASCII unless the transaction is SMTPUTF8 (RFC 6532 allows UTF-8 header text then). Lines are folded with
 /// CRLF + TAB before 78 characters where a space allows it.
 /// </remarks>
-internal static class TraceHeaders
+public static class SmtpTraceHeaders
 {
     private const int MaxLineLength = 78;
 
     /// <summary>Builds both headers, each ending with CRLF, as the bytes to write before the content.</summary>
-    public static byte[] Build(SmtpSession session, SmtpEnvelope envelope, string serverName, DateTimeOffset now)
-        => Encoding.UTF8.GetBytes(BuildString(session, envelope, serverName, now));
+    internal static byte[] Build(SmtpSession session, SmtpEnvelope envelope, string serverName, DateTimeOffset now)
+        => Encoding.UTF8.GetBytes(Format(session, envelope, serverName, now));
 
-    /// <summary>Builds both headers, each ending with CRLF.</summary>
-    public static string BuildString(SmtpSession session, SmtpEnvelope envelope, string serverName, DateTimeOffset now)
+    /// <summary>
+    /// Builds the <c>Return-Path</c> and <c>Received</c> headers for a message received in <paramref name="session"/>,
+    /// each ending with CRLF, ready to be written before the message content.
+    /// </summary>
+    /// <param name="session">The session the message arrived in: HELO name, client address, TLS and authentication.</param>
+    /// <param name="envelope">The transaction: sender, recipients (named in a <c>for</c> clause when there is exactly one) and SMTPUTF8.</param>
+    /// <param name="serverName">This server's host name, written in the <c>by</c> clause.</param>
+    /// <param name="now">The time of receipt, written with its offset.</param>
+    /// <returns>The two header fields, folded before 78 characters, with every value sanitised.</returns>
+    public static string Format(SmtpSession session, SmtpEnvelope envelope, string serverName, DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(serverName);
         var utf8 = envelope.IsSmtpUtf8;
         var header = new HeaderBuilder(utf8);
 
@@ -48,7 +62,7 @@ internal static class TraceHeaders
 
         header.Break();
         header.Token("by " + (serverName.Length == 0 ? "localhost" : serverName));
-        header.Token("with " + session.ProtocolName);
+        header.Token("with " + WithProtocol(session, envelope));
         var id = string.Create(CultureInfo.InvariantCulture, $"id {session.Id}-{session.MessageCount + 1}");
         if (envelope.Recipients.Count == 1)
         {
@@ -64,6 +78,36 @@ internal static class TraceHeaders
         header.Token(FormatDate(now));
         header.End();
         return header.ToString();
+    }
+
+    /// <summary>
+    /// The protocol name for the <c>with</c> clause: <c>SMTP</c> after HELO; after EHLO <c>ESMTP</c>, or <c>UTF8SMTP</c>
+    /// for an SMTPUTF8 transaction (RFC 6531 §3.7.3), with <c>S</c> added under TLS and <c>A</c> once authenticated
+    /// (RFC 3848): <c>ESMTPS</c>, <c>ESMTPSA</c>, <c>UTF8SMTPSA</c>….
+    /// </summary>
+    /// <param name="session">The session: HELO or EHLO, TLS, authentication.</param>
+    /// <param name="envelope">The transaction, for SMTPUTF8.</param>
+    /// <returns>A protocol name registered in the IANA "Mail Transmission Types" registry.</returns>
+    public static string WithProtocol(SmtpSession session, SmtpEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (!session.IsExtended)
+        {
+            return "SMTP";
+        }
+
+        return (envelope.IsSmtpUtf8, session.IsSecure, session.IsAuthenticated) switch
+        {
+            (false, false, false) => "ESMTP",
+            (false, true, false) => "ESMTPS",
+            (false, false, true) => "ESMTPA",
+            (false, true, true) => "ESMTPSA",
+            (true, false, false) => "UTF8SMTP",
+            (true, true, false) => "UTF8SMTPS",
+            (true, false, true) => "UTF8SMTPA",
+            (true, true, true) => "UTF8SMTPSA",
+        };
     }
 
     /// <summary>
@@ -97,6 +141,8 @@ internal static class TraceHeaders
     }
 
     /// <summary>An RFC 5322 §3.3 date-time, such as <c>Tue, 1 Jul 2025 12:00:00 +0200</c>.</summary>
+    /// <param name="value">The time, written with its own offset.</param>
+    /// <returns>The date-time in invariant culture.</returns>
     public static string FormatDate(DateTimeOffset value)
     {
         var offset = value.Offset;
