@@ -32,6 +32,22 @@ public sealed class SmtpEnvelope
     /// <summary>True when the client asked for SMTPUTF8 (RFC 6531): addresses and headers may be UTF-8.</summary>
     public bool IsSmtpUtf8 { get; }
 
+    /// <summary>The MAIL parameter <c>RET</c> (RFC 3461 §4.3): how much of the message a failure report should return.</summary>
+    public DsnReturn DsnReturn { get; internal init; }
+
+    /// <summary>
+    /// The MAIL parameter <c>ENVID</c> (RFC 3461 §4.4), decoded from xtext: the sender's identifier for this
+    /// transaction, to be passed on when relaying and quoted in delivery status notifications; <see langword="null"/> when absent.
+    /// </summary>
+    public string? DsnEnvelopeId { get; internal init; }
+
+    /// <summary>
+    /// True when the client sent the MAIL parameter <c>REQUIRETLS</c> (RFC 8689): the message must travel only over
+    /// TLS with a validated certificate from here on. It is accepted only on a TLS session; a relay that cannot meet
+    /// it must refuse or return the message, never send it in clear.
+    /// </summary>
+    public bool RequireTls { get; internal init; }
+
     /// <summary>The recipients accepted so far, in the order they were given.</summary>
     public IReadOnlyList<SmtpRecipient> Recipients => _recipients;
 

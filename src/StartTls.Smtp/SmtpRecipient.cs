@@ -20,6 +20,12 @@ public sealed class SmtpRecipient
     /// <summary>The RCPT TO parameters, keyed case-insensitively.</summary>
     public IReadOnlyDictionary<string, string?> Parameters { get; }
 
+    /// <summary>The RCPT parameter <c>NOTIFY</c> (RFC 3461 §4.1): which delivery status notifications the sender wants.</summary>
+    public DsnNotify DsnNotify { get; init; }
+
+    /// <summary>The RCPT parameter <c>ORCPT</c> (RFC 3461 §4.2), decoded; <see langword="null"/> when absent.</summary>
+    public SmtpOriginalRecipient? OriginalRecipient { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => Mailbox.Address;
 }

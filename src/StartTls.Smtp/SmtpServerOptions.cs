@@ -86,4 +86,17 @@ public sealed class SmtpServerOptions
 
     /// <summary>Advertise PIPELINING (RFC 2920). Pipelined groups are handled correctly either way. Default true.</summary>
     public bool EnablePipelining { get; set; } = true;
+
+    /// <summary>
+    /// Advertise DSN (RFC 3461) and accept its parameters: <c>RET</c> and <c>ENVID</c> on MAIL, <c>NOTIFY</c> and
+    /// <c>ORCPT</c> on RCPT, validated and exposed on <see cref="SmtpEnvelope"/> and <see cref="SmtpRecipient"/>. The
+    /// message store then owns the promise: relay them onwards, or send the notifications asked for. Default true.
+    /// </summary>
+    public bool EnableDsn { get; set; } = true;
+
+    /// <summary>
+    /// Advertise REQUIRETLS (RFC 8689) on TLS sessions and accept the MAIL parameter there, exposed as
+    /// <see cref="SmtpEnvelope.RequireTls"/>; a store that relays must then use TLS onwards or refuse. Default true.
+    /// </summary>
+    public bool EnableRequireTls { get; set; } = true;
 }

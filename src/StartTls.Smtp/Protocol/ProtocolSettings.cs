@@ -21,10 +21,13 @@ internal sealed class ProtocolSettings
         EnableSmtpUtf8 = options.EnableSmtpUtf8;
         Enable8BitMime = options.Enable8BitMime;
         EnablePipelining = options.EnablePipelining;
+        EnableDsn = options.EnableDsn;
+        EnableRequireTls = options.EnableRequireTls;
         Authentication = options.Authentication.IsConfigured ? options.Authentication.Snapshot() : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
-        EhloReply = BuildEhloReply(offerStartTls: false, authMechanisms: null);
-        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, authMechanisms: null);
+        EhloReply = BuildEhloReply(offerStartTls: false, secure: false, authMechanisms: null);
+        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, secure: false, authMechanisms: null);
+        EhloReplySecure = BuildEhloReply(offerStartTls: false, secure: true, authMechanisms: null);
         HeloReply = new SmtpReply(250, null, serverName);
     }
 
@@ -46,6 +49,10 @@ internal sealed class ProtocolSettings
     public bool EnableSmtpUtf8 { get; }
     public bool Enable8BitMime { get; }
     public bool EnablePipelining { get; }
+    public bool EnableDsn { get; }
+
+    /// <summary>Whether REQUIRETLS (RFC 8689) is offered; it is advertised and accepted only on a TLS session.</summary>
+    public bool EnableRequireTls { get; }
 
     /// <summary>The AUTH options when any credential hook is set; otherwise <see langword="null"/>.</summary>
     public Authentication.SmtpAuthenticationOptions? Authentication { get; }
@@ -53,8 +60,11 @@ internal sealed class ProtocolSettings
     /// <summary>The 220 greeting (RFC 2034 exempts it from enhanced codes; no version is disclosed).</summary>
     public SmtpReply Greeting { get; }
 
-    /// <summary>The EHLO reply with the capability list, built once: over TLS, or where TLS is not offered.</summary>
+    /// <summary>The EHLO reply with the capability list, built once: in clear where TLS is not offered.</summary>
     public SmtpReply EhloReply { get; }
+
+    /// <summary>The EHLO reply over TLS (with REQUIRETLS when enabled).</summary>
+    public SmtpReply EhloReplySecure { get; }
 
     /// <summary>The EHLO reply before TLS on an endpoint that offers STARTTLS.</summary>
     public SmtpReply EhloReplyWithStartTls { get; }
@@ -63,13 +73,13 @@ internal sealed class ProtocolSettings
     public SmtpReply HeloReply { get; }
 
     /// <summary>The EHLO reply for a capability set, built once per distinct set and then reused.</summary>
-    public SmtpReply GetEhloReply(bool offerStartTls, string? authMechanisms) => authMechanisms is null
-        ? offerStartTls ? EhloReplyWithStartTls : EhloReply
-        : _ehloReplies.GetOrAdd((offerStartTls, authMechanisms), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2), this);
+    public SmtpReply GetEhloReply(bool offerStartTls, bool secure, string? authMechanisms) => authMechanisms is null
+        ? secure ? EhloReplySecure : offerStartTls ? EhloReplyWithStartTls : EhloReply
+        : _ehloReplies.GetOrAdd((offerStartTls, secure, authMechanisms), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2, key.Item3), this);
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, string), SmtpReply> _ehloReplies = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, bool, string), SmtpReply> _ehloReplies = new();
 
-    private SmtpReply BuildEhloReply(bool offerStartTls, string? authMechanisms)
+    private SmtpReply BuildEhloReply(bool offerStartTls, bool secure, string? authMechanisms)
     {
         var lines = new List<string> { ServerName };
         if (EnablePipelining)
@@ -88,9 +98,19 @@ internal sealed class ProtocolSettings
             lines.Add("SMTPUTF8");
         }
 
+        if (EnableDsn)
+        {
+            lines.Add("DSN");
+        }
+
         if (offerStartTls)
         {
             lines.Add("STARTTLS");
+        }
+
+        if (secure && EnableRequireTls)
+        {
+            lines.Add("REQUIRETLS");
         }
 
         if (authMechanisms is not null)
@@ -99,6 +119,9 @@ internal sealed class ProtocolSettings
         }
 
         lines.Add("ENHANCEDSTATUSCODES");
+
+        // RFC 9422: the limits a client can plan by; RCPTMAX is MaxRecipients, which RCPT enforces with 452 4.5.3.
+        lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"LIMITS RCPTMAX={MaxRecipients}"));
         lines.Add("HELP");
         return new SmtpReply(250, null, string.Join('\n', lines));
     }

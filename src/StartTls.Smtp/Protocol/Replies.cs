@@ -42,6 +42,11 @@ internal static class Replies
     public static readonly SmtpReply SmtpUtf8Syntax = new(501, "5.5.4", "SMTPUTF8 takes no value");
     public static readonly SmtpReply NoArguments = new(501, "5.5.4", "Syntax error, no parameters allowed");
     public static readonly SmtpReply VrfySyntax = new(501, "5.5.4", "Syntax: VRFY address");
+    public static readonly SmtpReply DsnRetSyntax = new(501, "5.5.4", "Invalid RET parameter: FULL or HDRS");
+    public static readonly SmtpReply DsnEnvIdSyntax = new(501, "5.5.4", "Invalid ENVID parameter: xtext of at most 100 characters");
+    public static readonly SmtpReply DsnNotifySyntax = new(501, "5.5.4", "Invalid NOTIFY parameter: NEVER, or a list of SUCCESS, FAILURE, DELAY");
+    public static readonly SmtpReply DsnOrcptSyntax = new(501, "5.5.4", "Invalid ORCPT parameter: addr-type;xtext of at most 500 characters");
+    public static readonly SmtpReply RequireTlsSyntax = new(501, "5.5.4", "REQUIRETLS takes no value");
     public static readonly SmtpReply UnsupportedParameter = new(555, "5.5.4", "Unsupported parameter");
     public static readonly SmtpReply NotImplemented = new(502, "5.5.1", "Command not implemented");
 

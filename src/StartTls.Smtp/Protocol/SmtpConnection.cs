@@ -545,7 +545,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, Sasl?.AdvertisedMechanisms()));
+        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms()));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -565,7 +565,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return Done(Error(Authentication.SaslReplies.AuthenticationRequired));
         }
 
-        var error = EnvelopeParser.ParseMail(arguments, _settings, OffersAuth, out var envelope);
+        var error = EnvelopeParser.ParseMail(arguments, _settings, OffersAuth, _session.IsSecure, out var envelope);
         return error is not null ? Done(Error(error)) : CheckSenderAsync(envelope!);
     }
 
@@ -591,7 +591,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return Done(Error(Replies.NeedMail));
         }
 
-        var error = EnvelopeParser.ParseRcpt(arguments, transaction.IsSmtpUtf8, out var recipient);
+        var error = EnvelopeParser.ParseRcpt(arguments, transaction.IsSmtpUtf8, _settings.EnableDsn, out var recipient);
         if (error is not null)
         {
             return Done(Error(error));

@@ -96,7 +96,12 @@ public sealed class InMemoryMessageStore : IMessageStore
     // The server may go on using its envelope object; keep what it was when the message was stored.
     private static SmtpEnvelope Snapshot(SmtpEnvelope envelope)
     {
-        var copy = new SmtpEnvelope(envelope.From, envelope.MailParameters, envelope.DeclaredSize, envelope.BodyType, envelope.IsSmtpUtf8);
+        var copy = new SmtpEnvelope(envelope.From, envelope.MailParameters, envelope.DeclaredSize, envelope.BodyType, envelope.IsSmtpUtf8)
+        {
+            DsnReturn = envelope.DsnReturn,
+            DsnEnvelopeId = envelope.DsnEnvelopeId,
+            RequireTls = envelope.RequireTls,
+        };
         foreach (var recipient in envelope.Recipients)
         {
             copy.AddRecipient(recipient);

@@ -45,6 +45,43 @@ public sealed class PythonSmtplibClientTests
     }
 
     [SkippableFact(Timeout = 30_000)]
+    public async Task Dsn_parameters_from_smtplib_reach_the_envelope_and_recipients()
+    {
+        await using var server = await TestServer.StartAsync();
+        const string script = """
+            import smtplib, sys
+            port = int(sys.argv[1])
+            with smtplib.SMTP('127.0.0.1', port, local_hostname='client.test', timeout=10) as s:
+                s.ehlo()
+                assert s.has_extn('dsn'), s.esmtp_features
+                assert s.esmtp_features.get('limits') == 'RCPTMAX=100', s.esmtp_features
+                refused = s.sendmail('a@c.test', ['b@s.test', 'c@s.test'], 'Subject: dsn\r\n\r\nbody\r\n',
+                                     mail_options=['RET=HDRS', 'ENVID=QQ+2B314159'],
+                                     rcpt_options=['NOTIFY=SUCCESS,DELAY', 'ORCPT=rfc822;b+2Bold@s.test'])
+                assert refused == {}, refused
+                try:
+                    s.sendmail('a@c.test', ['b@s.test'], 'x', rcpt_options=['NOTIFY=NEVER,SUCCESS'])
+                    raise SystemExit('accepted NOTIFY=NEVER,SUCCESS')
+                except smtplib.SMTPRecipientsRefused as e:
+                    print('refused', e.recipients['b@s.test'][0])
+            print('ok')
+            """;
+
+        var result = await RunPythonAsync(server, script);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.StandardOutput.Should().Contain("refused 501").And.Contain("ok");
+        var stored = server.Messages.Messages.Should().ContainSingle(result.ToString()).Subject;
+        stored.Envelope.DsnReturn.Should().Be(DsnReturn.Headers);
+        stored.Envelope.DsnEnvelopeId.Should().Be("QQ+314159");
+        stored.Envelope.Recipients.Should().AllSatisfy(r =>
+        {
+            r.DsnNotify.Should().Be(DsnNotify.Success | DsnNotify.Delay);
+            r.OriginalRecipient!.Address.Should().Be("b+old@s.test");
+        });
+    }
+
+    [SkippableFact(Timeout = 30_000)]
     public async Task Send_message_with_SMTPUTF8_delivers_utf8_addresses_and_headers()
     {
         await using var server = await TestServer.StartAsync();

@@ -12,7 +12,8 @@ public sealed class CommandTranscriptTests
         await using var client = await server.ConnectAsync(readGreeting: false);
         (await client.ReadReplyAsync()).Should().Be("220 mx.test ESMTP ready");
         (await client.EhloAsync("c.test")).Split("\r\n").Should().Equal(
-            "250-mx.test", "250-PIPELINING", "250-SIZE 1048576", "250-8BITMIME", "250-SMTPUTF8", "250-ENHANCEDSTATUSCODES", "250 HELP");
+            "250-mx.test", "250-PIPELINING", "250-SIZE 1048576", "250-8BITMIME", "250-SMTPUTF8", "250-DSN", "250-ENHANCEDSTATUSCODES",
+            "250-LIMITS RCPTMAX=100", "250 HELP");
     }
 
     [Fact]
@@ -23,9 +24,11 @@ public sealed class CommandTranscriptTests
             o.EnablePipelining = false;
             o.Enable8BitMime = false;
             o.EnableSmtpUtf8 = false;
+            o.EnableDsn = false;
+            o.MaxRecipients = 7;
         });
         await using var client = await server.ConnectAsync();
-        (await client.EhloAsync()).Split("\r\n").Should().Equal("250-mx.test", "250-SIZE 26214400", "250-ENHANCEDSTATUSCODES", "250 HELP");
+        (await client.EhloAsync()).Split("\r\n").Should().Equal("250-mx.test", "250-SIZE 26214400", "250-ENHANCEDSTATUSCODES", "250-LIMITS RCPTMAX=7", "250 HELP");
     }
 
     [Fact]

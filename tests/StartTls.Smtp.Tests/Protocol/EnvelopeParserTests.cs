@@ -130,8 +130,6 @@ public sealed class EnvelopeParserTests
     [InlineData("X-FOO=1")]
     [InlineData("REQUIRETLS")] // T19: not offered in plaintext
     [InlineData("AUTH=<>")]
-    [InlineData("RET=FULL")]
-    [InlineData("SIZE=1 ENVID=x")]
     public void Mail_refuses_unknown_parameters(string parameters) => ParseMail("FROM:<a@c.test> " + parameters, out _).Should().Be("555 5.5.4");
 
     [Fact]
@@ -229,6 +227,122 @@ public sealed class EnvelopeParserTests
             recipient!.Mailbox.LocalPart.Should().Be("jö");
         }
     }
+
+    [Theory]
+    [InlineData("RET=FULL", DsnReturn.Full, null)]
+    [InlineData("ret=hdrs", DsnReturn.Headers, null)]
+    [InlineData("ENVID=QQ314159", DsnReturn.Unspecified, "QQ314159")]
+    [InlineData("RET=HDRS ENVID=a+2Bb+3Dc", DsnReturn.Headers, "a+b=c")]
+    [InlineData("SIZE=1 ENVID=x", DsnReturn.Unspecified, "x")]
+    public void Mail_accepts_dsn_parameters(string parameters, DsnReturn ret, string? envelopeId)
+    {
+        ParseMail("FROM:<a@c.test> " + parameters, out var envelope).Should().Be("OK");
+        envelope!.DsnReturn.Should().Be(ret);
+        envelope.DsnEnvelopeId.Should().Be(envelopeId);
+    }
+
+    [Theory]
+    [InlineData("RET")]
+    [InlineData("RET=ALL")]
+    [InlineData("RET=FULL,HDRS")]
+    [InlineData("ENVID")]
+    [InlineData("ENVID=a+2")]
+    [InlineData("ENVID=a+ZZb")]
+    [InlineData("ENVID=a+0Db")] // an escaped CR could break a header a store writes from it
+    [InlineData("ENVID=a+00")]
+    [InlineData("ENVID=a+C3+A9")] // xtext is ASCII
+    [InlineData("RET=FULL RET=HDRS")]
+    public void Mail_refuses_malformed_dsn_parameters(string parameters)
+        => ParseMail("FROM:<a@c.test> " + parameters, out _).Should().Be("501 5.5.4");
+
+    [Fact]
+    public void Mail_refuses_an_envid_over_100_characters()
+    {
+        ParseMail("FROM:<a@c.test> ENVID=" + new string('e', 100), out _).Should().Be("OK");
+        ParseMail("FROM:<a@c.test> ENVID=" + new string('e', 101), out _).Should().Be("501 5.5.4");
+    }
+
+    [Fact]
+    public void Dsn_parameters_are_unknown_when_dsn_is_off()
+    {
+        var settings = Settings(o => o.EnableDsn = false);
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> RET=FULL"), settings, authOffered: false, out _)).Should().Be("555 5.5.4");
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> ENVID=x"), settings, authOffered: false, out _)).Should().Be("555 5.5.4");
+        Describe(EnvelopeParser.ParseRcpt(SequenceBuilder.Bytes("TO:<b@s.test> NOTIFY=NEVER"), smtpUtf8: false, dsn: false, out _)).Should().Be("555 5.5.4");
+    }
+
+    [Theory]
+    [InlineData(true, true, "OK")]
+    [InlineData(false, true, "555 5.5.4")] // T19: not offered in plaintext, so unknown there
+    [InlineData(true, false, "555 5.5.4")]
+    public void Requiretls_is_accepted_only_on_a_tls_session(bool secure, bool enabled, string expected)
+    {
+        var settings = Settings(o => o.EnableRequireTls = enabled);
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> REQUIRETLS"), settings, authOffered: false, secure, out var envelope)).Should().Be(expected);
+        if (expected == "OK")
+        {
+            envelope!.RequireTls.Should().BeTrue();
+        }
+
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> REQUIRETLS=yes"), settings, authOffered: false, secure: true, out _))
+            .Should().Be(enabled ? "501 5.5.4" : "555 5.5.4");
+    }
+
+    [Theory]
+    [InlineData("NOTIFY=NEVER", DsnNotify.Never)]
+    [InlineData("NOTIFY=SUCCESS", DsnNotify.Success)]
+    [InlineData("NOTIFY=success,failure", DsnNotify.Success | DsnNotify.Failure)]
+    [InlineData("NOTIFY=DELAY,FAILURE,SUCCESS", DsnNotify.Success | DsnNotify.Failure | DsnNotify.Delay)]
+    public void Rcpt_accepts_notify(string parameter, DsnNotify expected)
+    {
+        ParseDsnRcpt("TO:<b@s.test> " + parameter, out var recipient).Should().Be("OK");
+        recipient!.DsnNotify.Should().Be(expected);
+        recipient.OriginalRecipient.Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData("ORCPT=rfc822;b@s.test", "rfc822", "b@s.test")]
+    [InlineData("ORCPT=RFC822;b+2Bx@s.test", "RFC822", "b+x@s.test")]
+    [InlineData("ORCPT=utf-8;j\\x{F6}rg@s.test", "utf-8", "jörg@s.test")]
+    public void Rcpt_accepts_orcpt(string parameter, string type, string address)
+    {
+        ParseDsnRcpt("TO:<b@s.test> NOTIFY=FAILURE " + parameter, out var recipient).Should().Be("OK");
+        recipient!.OriginalRecipient!.AddressType.Should().Be(type);
+        recipient.OriginalRecipient.Address.Should().Be(address);
+        recipient.DsnNotify.Should().Be(DsnNotify.Failure);
+    }
+
+    [Theory]
+    [InlineData("NOTIFY")]
+    [InlineData("NOTIFY=")]
+    [InlineData("NOTIFY=ALWAYS")]
+    [InlineData("NOTIFY=NEVER,SUCCESS")]
+    [InlineData("NOTIFY=SUCCESS,NEVER")]
+    [InlineData("NOTIFY=SUCCESS,SUCCESS")]
+    [InlineData("NOTIFY=SUCCESS,")]
+    [InlineData("NOTIFY=,SUCCESS")]
+    [InlineData("ORCPT")]
+    [InlineData("ORCPT=b@s.test")]
+    [InlineData("ORCPT=rfc822;")]
+    [InlineData(";b@s.test")]
+    [InlineData("ORCPT=;b@s.test")]
+    [InlineData("ORCPT=rfc(822);b@s.test")]
+    [InlineData("ORCPT=rfc822;b+0D+0ABcc:x@s.test")]
+    [InlineData("ORCPT=utf-8;j\\x{0}rg@s.test")]
+    [InlineData("ORCPT=utf-8;j\\x{110000}rg@s.test")]
+    [InlineData("ORCPT=utf-8;j\\x{F6rg@s.test")]
+    public void Rcpt_refuses_malformed_dsn_parameters(string parameter)
+        => ParseDsnRcpt("TO:<b@s.test> " + parameter, out _).Should().BeOneOf("501 5.5.4");
+
+    [Fact]
+    public void Rcpt_refuses_an_orcpt_over_500_characters()
+    {
+        ParseDsnRcpt("TO:<b@s.test> ORCPT=rfc822;" + new string('o', 493), out _).Should().Be("OK");
+        ParseDsnRcpt("TO:<b@s.test> ORCPT=rfc822;" + new string('o', 494), out _).Should().Be("501 5.5.4");
+    }
+
+    private static string ParseDsnRcpt(string arguments, out SmtpRecipient? recipient)
+        => Describe(EnvelopeParser.ParseRcpt(SequenceBuilder.Bytes(arguments), smtpUtf8: false, dsn: true, out recipient));
 
     private static ProtocolSettings Settings(Action<SmtpServerOptions>? configure = null)
     {

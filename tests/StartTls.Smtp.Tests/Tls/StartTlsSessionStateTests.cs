@@ -61,8 +61,10 @@ public sealed class StartTlsSessionStateTests
         await using var tls = await TlsSmtpClient.HandshakeAsync(raw.Socket, "mx.test");
         var after = await tls.EhloAsync("post.test");
         after.Should().StartWith("250-mx.test").And.NotContain("STARTTLS");
-        after.Split("\r\n").Select(l => l[4..]).Where(l => !l.StartsWith("AUTH", StringComparison.Ordinal)).Should().Equal(
-            before.Split("\r\n").Select(l => l[4..]).Where(l => l != "STARTTLS"), "only STARTTLS goes away (AUTH may appear)");
+        after.Should().Contain("250-REQUIRETLS\r\n", "RFC 8689: REQUIRETLS is offered inside TLS only").And.NotContain("REQUIRETLS\r\n250-STARTTLS");
+        before.Should().NotContain("REQUIRETLS");
+        after.Split("\r\n").Select(l => l[4..]).Where(l => !l.StartsWith("AUTH", StringComparison.Ordinal) && l != "REQUIRETLS").Should().Equal(
+            before.Split("\r\n").Select(l => l[4..]).Where(l => l != "STARTTLS"), "only STARTTLS goes away (AUTH and REQUIRETLS may appear)");
 
         await DeliverAsync(tls);
         var facts = store.Snapshots.Should().ContainSingle().Subject;
@@ -291,6 +293,24 @@ public sealed class StartTlsSessionStateTests
             (await tls.CommandAsync("QUIT")).Should().Be("221 2.0.0 Bye");
             (await tls.EndsWithCloseNotifyAsync()).Should().BeTrue("the server ends TLS with close_notify, not a truncation");
         }
+    }
+
+    [Fact]
+    public async Task Requiretls_is_refused_in_clear_and_accepted_and_exposed_inside_tls()
+    {
+        var store = new SessionRecorder();
+        await using var server = await TestServer.StartAsync(TlsTestKit.WithCertificate(), store);
+        await using var raw = await server.ConnectAsync();
+        await raw.EhloAsync("pre.test");
+        (await raw.CommandAsync("MAIL FROM:<a@c.test> REQUIRETLS")).Should().StartWith("555 5.5.4", "RFC 8689: not offered in clear, so unknown");
+        (await raw.CommandAsync("STARTTLS")).Should().Be("220 2.0.0 Ready to start TLS");
+        await using var tls = await TlsSmtpClient.HandshakeAsync(raw.Socket, "mx.test");
+        (await tls.EhloAsync("post.test")).Should().Contain("250-REQUIRETLS");
+        (await tls.CommandAsync("MAIL FROM:<a@c.test> REQUIRETLS")).Should().StartWith("250 2.1.0");
+        (await tls.CommandAsync("RCPT TO:<b@s.test>")).Should().StartWith("250 2.1.5");
+        (await tls.CommandAsync("DATA")).Should().StartWith("354");
+        (await tls.CommandAsync("Subject: t\r\n\r\nbody\r\n.")).Should().StartWith("250 2.0.0");
+        store.Inner.Messages.Should().ContainSingle().Which.Envelope.RequireTls.Should().BeTrue();
     }
 
     private static async Task DeliverAsync(TlsSmtpClient tls)
