@@ -21,6 +21,7 @@ internal static class MailCatcherApp
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.WebHost.ConfigureKestrel(k => k.Listen(options.Http));
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning); // Not a line per request.
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MessageDatabase>();
