@@ -35,22 +35,21 @@ public sealed class BrowserTests
         try
         {
             var wait = new WebDriverWait(browser, WaitLimit);
+            wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException)); // The list is re-rendered as events arrive.
             browser.Navigate().GoToUrl(catcher.WebAddress);
             wait.Until(d => d.FindElement(By.TagName("body")).GetAttribute("data-live") == "connected");
             browser.ExecuteScript("window.noReloadMarker = 'still the same page';");
 
             // A text message appears without a reload and opens.
             await catcher.SendAsync(TestMessages.Text("Live in the browser", body: "The text part, read by the browser."));
-            var item = wait.Until(d => d.FindElements(By.CssSelector("#messages li")).FirstOrDefault(li => li.Text.Contains("Live in the browser", StringComparison.Ordinal)));
+            Open(wait, "Live in the browser");
             browser.ExecuteScript("return window.noReloadMarker;").Should().Be("still the same page", "the message must arrive without a reload");
-            item.FindElement(By.TagName("button")).Click();
             wait.Until(d => d.FindElement(By.Id("d-text")).Text.Contains("The text part, read by the browser.", StringComparison.Ordinal)).Should().BeTrue();
             browser.FindElement(By.Id("d-subject")).Text.Should().Be("Live in the browser");
 
             // An HTML message with a script and an onerror handler: shown, but nothing runs.
             await catcher.SendAsync(TestMessages.Rich("Hostile HTML", "plain alternative", HostileHtml));
-            var hostile = wait.Until(d => d.FindElements(By.CssSelector("#messages li")).FirstOrDefault(li => li.Text.Contains("Hostile HTML", StringComparison.Ordinal)));
-            hostile.FindElement(By.TagName("button")).Click();
+            Open(wait, "Hostile HTML");
             var frame = wait.Until(d => d.FindElement(By.Id("d-html")) is { Displayed: true } f && (f.GetAttribute("src") ?? string.Empty).EndsWith("/html", StringComparison.Ordinal) ? f : null);
             frame.GetAttribute("sandbox").Should().BeEmpty();
             browser.SwitchTo().Frame(frame);
@@ -71,10 +70,20 @@ public sealed class BrowserTests
         }
     }
 
+    // Waits until the list shows a message with this subject, then clicks it (in one step, so a re-render cannot intervene).
+    private static void Open(WebDriverWait wait, string subject) => wait.Until(d =>
+    {
+        var item = d.FindElements(By.CssSelector("#messages li")).FirstOrDefault(li => li.Text.Contains(subject, StringComparison.Ordinal));
+        item?.FindElement(By.TagName("button")).Click();
+        return item is not null;
+    });
+
     private static void AssertNothingRan(ChromeDriver browser, WebDriverWait wait)
     {
-        // "complete" comes after the load event, which waits for the image to fail: its onerror had its chance.
-        wait.Until(d => ((IJavaScriptExecutor)d).ExecuteScript("return document.readyState;") as string == "complete");
+        // The mail's document, not the frame's initial about:blank; "complete" comes after the load event, which waits
+        // for the image to fail, so its onerror handler has had its chance.
+        wait.Until(d => d.FindElements(By.Id("rendered")).Count == 1
+            && ((IJavaScriptExecutor)d).ExecuteScript("return document.readyState;") as string == "complete");
         browser.FindElement(By.Id("rendered")).Text.Should().Be("The HTML part rendered.");
         browser.FindElement(By.Id("script-marker")).Text.Should().Be("untouched", "the mail's <script> must not run");
         browser.FindElement(By.Id("onerror-marker")).Text.Should().Be("untouched", "the mail's onerror handler must not run");
