@@ -77,6 +77,26 @@ public sealed class MessageApiTests
     }
 
     [Fact]
+    public async Task The_html_view_shows_inline_images_as_data_urls()
+    {
+        await using var catcher = await CatcherInstance.StartAsync();
+        var png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==");
+        var body = new BodyBuilder { TextBody = "see the picture" };
+        var image = body.LinkedResources.Add("dot.png", png, new ContentType("image", "png"));
+        image.ContentId = "dot@test";
+        body.HtmlBody = "<p>Picture: <img src=\"cid:dot@test\" alt=\"dot\"></p>";
+        var message = TestMessages.Text("inline image");
+        message.Body = body.ToMessageBody();
+        await catcher.SendAsync(message);
+        var id = (await catcher.ListAsync()).Single().Id;
+
+        var html = await catcher.Http.GetStringAsync($"api/messages/{id}/html");
+
+        html.Should().Contain("<img src=\"data:image/png;base64," + Convert.ToBase64String(png) + "\" alt=\"dot\">");
+        html.Should().NotContain("cid:");
+    }
+
+    [Fact]
     public async Task Search_matches_subject_sender_and_recipient_case_insensitively_and_takes_wildcards_literally()
     {
         await using var catcher = await CatcherInstance.StartAsync();

@@ -45,7 +45,10 @@ internal static class MessageContent
             new EnvelopeInfo(record.EnvelopeFrom, record.EnvelopeTo), headers, text, html, attachments, parseError);
     }
 
-    /// <summary>The HTML body, or null when there is none.</summary>
+    /// <summary>
+    /// The HTML body with its inline images (<c>cid:</c> references to parts of the message) turned into <c>data:</c>
+    /// URLs, the only images the HTML view's policy loads; null when there is no HTML body.
+    /// </summary>
     /// <param name="raw">The raw message.</param>
     /// <returns>The HTML.</returns>
     public static string? Html(byte[] raw)
@@ -58,7 +61,25 @@ internal static class MessageContent
 
         using (message)
         {
-            return message.HtmlBody;
+            if (message.HtmlBody is not { } html)
+            {
+                return null;
+            }
+
+            foreach (var part in message.BodyParts)
+            {
+                if (part is MimePart { ContentId: { Length: > 0 } contentId, Content: not null } inline
+                    && inline.ContentType.MediaType.Equals("image", StringComparison.OrdinalIgnoreCase)
+                    && html.Contains("cid:" + contentId, StringComparison.OrdinalIgnoreCase))
+                {
+                    using var decoded = new MemoryStream();
+                    inline.Content.DecodeTo(decoded);
+                    var dataUrl = "data:" + inline.ContentType.MimeType + ";base64," + Convert.ToBase64String(decoded.GetBuffer(), 0, (int)decoded.Length);
+                    html = html.Replace("cid:" + contentId, dataUrl, StringComparison.OrdinalIgnoreCase);
+                }
+            }
+
+            return html;
         }
     }
 
