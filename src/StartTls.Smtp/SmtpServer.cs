@@ -228,8 +228,6 @@ public sealed class SmtpServer : IAsyncDisposable
 
     private async Task StopCoreAsync()
     {
-        // Off the caller's thread: a caller may be a synchronous callback such as ApplicationStopping.
-        await Task.Yield();
         var cancellationToken = _cutGrace.Token;
         foreach (var listener in _listeners)
         {
