@@ -32,7 +32,7 @@ internal static class ComparisonSummary
     /// <param name="output">Where to write.</param>
     /// <param name="peer">The label of the other side: <c>theirs</c> (SmtpServer 11.1.0) or <c>kestrel</c> (our server on Kestrel).</param>
     /// <returns>The exit code: 0, or 1 when the file has no runs.</returns>
-    public static int Print(string path, TextWriter output, string peer = peer)
+    public static int Print(string path, TextWriter output, string peer = "theirs")
     {
         var peerName = peer == "theirs" ? "SmtpServer" : peer;
         var runs = new List<JsonElement>();
