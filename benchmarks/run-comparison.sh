@@ -4,11 +4,14 @@
 # by benchmarks/StartTls.Smtp.LoadTest. Every case runs against each server in turn, each on a freshly started
 # server process, three times; then a markdown table of medians and ratios ours/theirs is printed. See LOAD.md.
 #
-# Usage: benchmarks/run-comparison.sh [--quick] [--reps N] [--cases "a a-pipe b c d e-plain e-tls f"] [--out DIR]
+# Usage: benchmarks/run-comparison.sh [--quick] [--reps N] [--cases "a a-pipe b c d e-plain e-tls f"] [--out DIR] [--peer theirs|kestrel]
 #   --quick   each case once, at a tenth of the load (a smoke run)
 #   --reps N  repetitions (default 3; 1 with --quick)
 #   --cases   a subset of the cases, space- or comma-separated
 #   --out DIR where results.jsonl, summary.md and the server logs go (default: a new directory under /tmp)
+#   --peer    the other side: theirs (default, SmtpServer 11.1.0) or kestrel (the same server and settings hosted on a
+#             Kestrel endpoint: samples/StartTls.Smtp.AspNetCoreSample, Kestrel-only, null store), i.e. our socket
+#             transport against Kestrel's
 #
 # Needs: the .NET SDK, openssl, ss (iproute2). Only 127.0.0.1 is used.
 set -euo pipefail
@@ -20,13 +23,15 @@ QUICK=0
 REPS=
 CASES="a a-pipe b c d e-plain e-tls f"
 OUT=
+PEER=theirs
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --reps) REPS=$2; shift ;;
     --cases) CASES=${2//,/ }; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --peer) PEER=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -47,12 +52,15 @@ if nice -n -10 true 2>/dev/null; then NICE=-10; fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 echo "== Building (Release)"
-for project in samples/StartTls.Smtp.Server benchmarks/StartTls.Smtp.PeerHost benchmarks/StartTls.Smtp.LoadTest; do
+PEER_PROJECT=benchmarks/StartTls.Smtp.PeerHost
+if [ "$PEER" = kestrel ]; then PEER_PROJECT=samples/StartTls.Smtp.AspNetCoreSample; elif [ "$PEER" != theirs ]; then echo "unknown peer: $PEER" >&2; exit 2; fi
+for project in samples/StartTls.Smtp.Server $PEER_PROJECT benchmarks/StartTls.Smtp.LoadTest; do
   dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly
 done
 OURS_DLL=$ROOT/samples/StartTls.Smtp.Server/bin/Release/net10.0/StartTls.Smtp.Server.dll
 PEER_DLL=$ROOT/benchmarks/StartTls.Smtp.PeerHost/bin/Release/net10.0/StartTls.Smtp.PeerHost.dll
 LOAD_DLL=$ROOT/benchmarks/StartTls.Smtp.LoadTest/bin/Release/net10.0/StartTls.Smtp.LoadTest.dll
+KESTREL_DLL=$ROOT/samples/StartTls.Smtp.AspNetCoreSample/bin/Release/net10.0/StartTls.Smtp.AspNetCoreSample.dll
 
 echo "== Self-signed ECDSA P-256 certificate for localhost"
 TLS=$OUT/tls
@@ -97,6 +105,13 @@ start_server() { # side store
     # The defaults allow 1000 connections and 20 per IP; the load comes from one loopback address.
     # Idle TLS sessions release their OpenSSL record buffers (opt-in since 0.1.0: Tls:ReleaseIdleBuffers).
     Smtp__MaxConnections=5000 Smtp__MaxConnectionsPerIp=0 Smtp__Tls__ReleaseIdleBuffers=true nice -n $NICE dotnet "$OURS_DLL" "${args[@]}" >"$log" 2>&1 &
+  elif [ "$side" = kestrel ]; then
+    # The same server, options and store as "ours", on a Kestrel endpoint instead of its own socket listener. The
+    # working directory is the content root: the sample's appsettings.json is not loaded, only these settings.
+    local args=(--Kestrel:Endpoints:Smtp:Url="http://127.0.0.1:$PORT" --Logging:LogLevel:Default=Warning)
+    if [ "$store" = durable ]; then args+=(--Maildir:Path="$OUT/maildir-$PORT"); else args+=(--Store=null); fi
+    args+=(--Smtp:Tls:CertificatePath="$TLS/cert.pem" --Smtp:Tls:KeyPath="$TLS/key.pem")
+    (cd "$OUT" && Smtp__MaxConnections=5000 Smtp__MaxConnectionsPerIp=0 Smtp__Tls__ReleaseIdleBuffers=true exec nice -n $NICE dotnet "$KESTREL_DLL" "${args[@]}") >"$log" 2>&1 &
   else
     local args=(--port "$PORT" --cert "$TLS/cert.pfx" --tls-protocols tls12,tls13)
     if [ "$store" = durable ]; then args+=(--store eml --dir "$OUT/eml-$PORT"); else args+=(--store null); fi
@@ -153,7 +168,7 @@ for rep in $(seq 1 "$REPS"); do
       if [ "$mode" = idle ] || [ "$mode" = idle-tls ]; then connections=$((connections / 10)); else messages=$(( messages / 10 > 5 ? messages / 10 : 5 )); fi
     fi
     # Alternate which server goes first, so slow drifts of the machine hit both sides alike.
-    if [ $((rep % 2)) = 1 ]; then sides="ours theirs"; else sides="theirs ours"; fi
+    if [ $((rep % 2)) = 1 ]; then sides="ours $PEER"; else sides="$PEER ours"; fi
     for side in $sides; do
       if [ "$side" = ours ] && [ "$tls" = 1 ] && [ $OURS_TLS = 0 ]; then
         echo "-- rep $rep case $case ours: SKIPPED (no TLS flags in the sample server)"
@@ -174,10 +189,10 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 echo
-echo "== Medians over $REPS run(s) per case and server (ours = StartTls.Smtp sample, theirs = SmtpServer 11.1.0)"
+echo "== Medians over $REPS run(s) per case and server (ours = StartTls.Smtp sample, $PEER = $([ "$PEER" = kestrel ] && echo 'the same server on a Kestrel endpoint' || echo 'SmtpServer 11.1.0'))"
 cat "$OUT/machine.txt"
 echo
-dotnet "$LOAD_DLL" summarize "$RESULTS" | tee "$OUT/summary.md"
+dotnet "$LOAD_DLL" summarize "$RESULTS" --peer "$PEER" | tee "$OUT/summary.md"
 rm -rf "$OUT/trash"
 echo
 echo "results: $RESULTS"

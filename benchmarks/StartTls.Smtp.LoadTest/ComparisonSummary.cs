@@ -30,9 +30,11 @@ internal static class ComparisonSummary
     /// <summary>Prints the tables.</summary>
     /// <param name="path">The JSON-lines file.</param>
     /// <param name="output">Where to write.</param>
+    /// <param name="peer">The label of the other side: <c>theirs</c> (SmtpServer 11.1.0) or <c>kestrel</c> (our server on Kestrel).</param>
     /// <returns>The exit code: 0, or 1 when the file has no runs.</returns>
-    public static int Print(string path, TextWriter output)
+    public static int Print(string path, TextWriter output, string peer = "theirs")
     {
+        var peerName = peer == "theirs" ? "SmtpServer" : peer;
         var runs = new List<JsonElement>();
         foreach (var line in File.ReadLines(path))
         {
@@ -73,47 +75,53 @@ internal static class ComparisonSummary
             ? list.Sum(static r => r.GetProperty("failed").GetInt64() + r.GetProperty("warmup_failed").GetInt64() + (r.GetProperty("timed_out").GetBoolean() ? 1 : 0))
             : 0;
 
-        output.WriteLine("| Case | Load | Runs | msg/s ours | msg/s SmtpServer | ours/theirs | MB/s ours | MB/s SmtpServer | latency p50 / p99 ms, ours | latency p50 / p99 ms, SmtpServer | server CPU us/msg, ours | server CPU us/msg, SmtpServer | peak RSS MiB, ours | peak RSS MiB, SmtpServer | failures ours / SmtpServer |");
+        output.WriteLine("| Case | Load | Runs | msg/s ours | msg/s " + peerName + " | ours/" + peer + " | MB/s ours | MB/s " + peerName + " | latency p50 / p99 ms, ours | latency p50 / p99 ms, " + peerName + " | server CPU us/msg, ours | server CPU us/msg, " + peerName + " | peak RSS MiB, ours | peak RSS MiB, " + peerName + " | failures ours / " + peerName + " |");
         output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (id, load) in Cases)
         {
-            if (Count(id, "ours") + Count(id, "theirs") == 0)
+            if (Count(id, "ours") + Count(id, peer) == 0)
             {
                 continue;
             }
 
             var oursRate = Median(id, "ours", static r => Num(r, "msgs_per_s"));
-            var theirsRate = Median(id, "theirs", static r => Num(r, "msgs_per_s"));
+            var theirsRate = Median(id, peer, static r => Num(r, "msgs_per_s"));
             output.WriteLine(
-                $"| {id} | {load} | {Count(id, "ours")} / {Count(id, "theirs")} | {F(oursRate, 0)} | {F(theirsRate, 0)} | {Ratio(oursRate, theirsRate)} " +
-                $"| {F(Median(id, "ours", static r => Num(r, "mb_per_s")), 2)} | {F(Median(id, "theirs", static r => Num(r, "mb_per_s")), 2)} " +
+                $"| {id} | {load} | {Count(id, "ours")} / {Count(id, peer)} | {F(oursRate, 0)} | {F(theirsRate, 0)} | {Ratio(oursRate, theirsRate)} " +
+                $"| {F(Median(id, "ours", static r => Num(r, "mb_per_s")), 2)} | {F(Median(id, peer, static r => Num(r, "mb_per_s")), 2)} " +
                 $"| {F(Median(id, "ours", static r => Num(r, "latency_ms_p50")), 2)} / {F(Median(id, "ours", static r => Num(r, "latency_ms_p99")), 2)} " +
-                $"| {F(Median(id, "theirs", static r => Num(r, "latency_ms_p50")), 2)} / {F(Median(id, "theirs", static r => Num(r, "latency_ms_p99")), 2)} " +
-                $"| {F(Median(id, "ours", static r => Num(r, "server_cpu_us_per_msg")), 1)} | {F(Median(id, "theirs", static r => Num(r, "server_cpu_us_per_msg")), 1)} " +
-                $"| {F(Median(id, "ours", static r => Num(r, "server_rss_kb_peak") / 1024), 1)} | {F(Median(id, "theirs", static r => Num(r, "server_rss_kb_peak") / 1024), 1)} " +
-                $"| {Failures(id, "ours")} / {Failures(id, "theirs")} |");
+                $"| {F(Median(id, peer, static r => Num(r, "latency_ms_p50")), 2)} / {F(Median(id, peer, static r => Num(r, "latency_ms_p99")), 2)} " +
+                $"| {F(Median(id, "ours", static r => Num(r, "server_cpu_us_per_msg")), 1)} | {F(Median(id, peer, static r => Num(r, "server_cpu_us_per_msg")), 1)} " +
+                $"| {F(Median(id, "ours", static r => Num(r, "server_rss_kb_peak") / 1024), 1)} | {F(Median(id, peer, static r => Num(r, "server_rss_kb_peak") / 1024), 1)} " +
+                $"| {Failures(id, "ours")} / {Failures(id, peer)} |");
         }
 
         output.WriteLine();
-        output.WriteLine("| Case | Load | Runs | connections open, ours / SmtpServer | KiB per connection, ours | KiB per connection, SmtpServer | ours/theirs | marginal KiB/conn, ours / SmtpServer | set-up p50 / p99 ms, ours | set-up p50 / p99 ms, SmtpServer | failures ours / SmtpServer |");
+        output.WriteLine("| Case | Load | Runs | connections open, ours / " + peerName + " | KiB per connection, ours | KiB per connection, " + peerName + " | ours/" + peer + " | marginal KiB/conn, ours / " + peerName + " | set-up p50 / p99 ms, ours | set-up p50 / p99 ms, " + peerName + " | failures ours / " + peerName + " |");
         output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (id, load) in IdleCases)
         {
-            if (Count(id, "ours") + Count(id, "theirs") == 0)
+            if (Count(id, "ours") + Count(id, peer) == 0)
             {
                 continue;
             }
 
             var ours = Median(id, "ours", static r => Num(r, "idle_kb_per_conn"));
-            var theirs = Median(id, "theirs", static r => Num(r, "idle_kb_per_conn"));
+            var theirs = Median(id, peer, static r => Num(r, "idle_kb_per_conn"));
             output.WriteLine(
-                $"| {id} | {load} | {Count(id, "ours")} / {Count(id, "theirs")} " +
-                $"| {F(Median(id, "ours", static r => Num(r, "idle_open")), 0)} / {F(Median(id, "theirs", static r => Num(r, "idle_open")), 0)} " +
+                $"| {id} | {load} | {Count(id, "ours")} / {Count(id, peer)} " +
+                $"| {F(Median(id, "ours", static r => Num(r, "idle_open")), 0)} / {F(Median(id, peer, static r => Num(r, "idle_open")), 0)} " +
                 $"| {F(ours, 2)} | {F(theirs, 2)} | {Ratio(ours, theirs)} " +
-                $"| {F(Median(id, "ours", static r => Num(r, "idle_kb_per_conn_marginal")), 2)} / {F(Median(id, "theirs", static r => Num(r, "idle_kb_per_conn_marginal")), 2)} " +
+                $"| {F(Median(id, "ours", static r => Num(r, "idle_kb_per_conn_marginal")), 2)} / {F(Median(id, peer, static r => Num(r, "idle_kb_per_conn_marginal")), 2)} " +
                 $"| {F(Median(id, "ours", static r => Num(r, "latency_ms_p50")), 2)} / {F(Median(id, "ours", static r => Num(r, "latency_ms_p99")), 2)} " +
-                $"| {F(Median(id, "theirs", static r => Num(r, "latency_ms_p50")), 2)} / {F(Median(id, "theirs", static r => Num(r, "latency_ms_p99")), 2)} " +
-                $"| {Failures(id, "ours")} / {Failures(id, "theirs")} |");
+                $"| {F(Median(id, peer, static r => Num(r, "latency_ms_p50")), 2)} / {F(Median(id, peer, static r => Num(r, "latency_ms_p99")), 2)} " +
+                $"| {Failures(id, "ours")} / {Failures(id, peer)} |");
+        }
+
+        if (peer != "theirs")
+        {
+            // The targets compare with SmtpServer 11.1.0; against our own server on Kestrel the tables are the result.
+            return 0;
         }
 
         output.WriteLine();
@@ -122,7 +130,7 @@ internal static class ComparisonSummary
         void Target(string text, string measured, bool? met) =>
             output.WriteLine($"| {text} | {measured} | {(met is null ? "not measured" : met.Value ? "yes" : "**no**")} |");
 
-        double RateRatio(string id, string metric) => Median(id, "ours", r => Num(r, metric)) / Median(id, "theirs", r => Num(r, metric));
+        double RateRatio(string id, string metric) => Median(id, "ours", r => Num(r, metric)) / Median(id, peer, r => Num(r, metric));
         bool? AtLeast(double value, double bound) => double.IsFinite(value) ? value >= bound : null;
         bool? AtMost(double value, double bound) => double.IsFinite(value) ? value <= bound : null;
 

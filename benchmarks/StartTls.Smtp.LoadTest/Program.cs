@@ -3,13 +3,13 @@ using StartTls.Smtp.LoadTest;
 
 if (args.Length > 0 && args[0] == "summarize")
 {
-    if (args.Length != 2)
+    if (args.Length is not (2 or 4) || (args.Length == 4 && args[2] != "--peer"))
     {
-        Console.Error.WriteLine("usage: StartTls.Smtp.LoadTest summarize RESULTS.jsonl");
+        Console.Error.WriteLine("usage: StartTls.Smtp.LoadTest summarize RESULTS.jsonl [--peer theirs|kestrel]");
         return 2;
     }
 
-    return ComparisonSummary.Print(args[1], Console.Out);
+    return ComparisonSummary.Print(args[1], Console.Out, args.Length == 4 ? args[3] : "theirs");
 }
 
 var parsed = LoadOptions.Parse(args);

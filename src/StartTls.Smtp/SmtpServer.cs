@@ -40,6 +40,10 @@ public sealed class SmtpServer : IAsyncDisposable
     private readonly ServerServices _services;
     private readonly ConcurrentDictionary<SmtpConnection, Action?> _connections = new();
     private readonly List<SocketListener> _listeners = [];
+    private readonly List<SmtpEndpointOptions> _listenerEndpoints = []; // the endpoint of each listener, in the same order
+    private readonly Lock _stopLock = new();
+    private readonly CancellationTokenSource _cutGrace = new(); // cancelled by any StopAsync caller's token
+    private Task? _stopTask;
     private readonly string _idPrefix = Random.Shared.Next(0x1000, 0xFFFF).ToString("X4", CultureInfo.InvariantCulture);
     private long _nextId;
     private int _state; // 0 created, 1 started, 2 stopped
@@ -67,7 +71,8 @@ public sealed class SmtpServer : IAsyncDisposable
         }
 
         // A snapshot: the endpoints are copied one by one, the rest by ProtocolSettings and TlsSettings.
-        _endpoints = options.Endpoints.Count > 0
+        _endpoints = !options.ListenOnOwnSockets ? []
+            : options.Endpoints.Count > 0
             ? [.. options.Endpoints.Select(static e => new SmtpEndpointOptions { Address = e.Address, Name = e.Name, ImplicitTls = e.ImplicitTls, RequireTls = e.RequireTls })]
             : [new SmtpEndpointOptions()];
         _shutdownTimeout = options.ShutdownTimeout;
@@ -85,6 +90,32 @@ public sealed class SmtpServer : IAsyncDisposable
 
     /// <summary>The addresses the server is listening on, with real port numbers; empty before <see cref="StartAsync"/>.</summary>
     public IReadOnlyList<IPEndPoint> ListeningEndPoints => _listeners.ConvertAll(static l => l.EndPoint);
+
+    /// <summary>
+    /// The state of each of the server's own endpoints now: before <see cref="StartAsync"/> the configured endpoints,
+    /// none listening; once started one state per bound address; after <see cref="StopAsync"/> none listening. Empty
+    /// when <see cref="SmtpServerOptions.ListenOnOwnSockets"/> is false.
+    /// </summary>
+    /// <returns>A snapshot, safe to call from any thread.</returns>
+    public IReadOnlyList<SmtpEndpointState> GetEndpointStates()
+    {
+        lock (_listeners)
+        {
+            if (_listeners.Count == 0)
+            {
+                return _endpoints.Select(static e => new SmtpEndpointState(EndpointSettings.From(e).Name, e.Address, null, false)).ToList();
+            }
+
+            var states = new List<SmtpEndpointState>(_listeners.Count);
+            for (var i = 0; i < _listeners.Count; i++)
+            {
+                var endpoint = _listenerEndpoints[i];
+                states.Add(new SmtpEndpointState(EndpointSettings.From(endpoint).Name, endpoint.Address, _listeners[i].EndPoint, _listeners[i].IsListening));
+            }
+
+            return states;
+        }
+    }
 
     /// <summary>The number of connections being served now.</summary>
     public int ConnectionCount => _connections.Count;
@@ -119,7 +150,12 @@ public sealed class SmtpServer : IAsyncDisposable
                 foreach (var address in addresses)
                 {
                     var listener = new SocketListener(address, socket => SocketConnectionHandler.HandleAsync(socket, this, settings), Logger, _services.Clock.Time);
-                    _listeners.Add(listener);
+                    lock (_listeners)
+                    {
+                        _listeners.Add(listener);
+                        _listenerEndpoints.Add(endpoint);
+                    }
+
                     Log.Listening(Logger, listener.EndPoint);
                 }
             }
@@ -131,7 +167,11 @@ public sealed class SmtpServer : IAsyncDisposable
                 listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
-            _listeners.Clear();
+            lock (_listeners)
+            {
+                _listeners.Clear();
+                _listenerEndpoints.Clear();
+            }
 
             // Nothing is listening: the server may be started again (for example once the port is free).
             Volatile.Write(ref _state, 0);
@@ -152,17 +192,43 @@ public sealed class SmtpServer : IAsyncDisposable
     /// until <see cref="SmtpServerOptions.ShutdownTimeout"/> or <paramref name="cancellationToken"/>, then the rest
     /// are aborted (their stores are cancelled, nothing half-received is kept). Never throws because of a client.
     /// </summary>
+    /// <remarks>
+    /// Calls after the first (for example from <c>IHostApplicationLifetime.ApplicationStopping</c> and then from the
+    /// host's stop) wait for the same stop; any caller's <paramref name="cancellationToken"/> cuts its grace period short.
+    /// </remarks>
     /// <param name="cancellationToken">Cuts the grace period short.</param>
     /// <returns>A task that completes when every connection has ended, or has been cut off and given up on.</returns>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    public Task StopAsync(CancellationToken cancellationToken = default)
     {
-        var previous = Interlocked.Exchange(ref _state, 2);
-        if (previous == 2 || (previous == 0 && _connections.IsEmpty))
+        Task stop;
+        lock (_stopLock)
         {
-            // Already stopped, or never started and serving nothing.
-            return;
+            if (_stopTask is null)
+            {
+                var previous = Interlocked.Exchange(ref _state, 2);
+
+                // Never started and serving nothing: there is nothing to stop.
+                _stopTask = previous == 0 && _connections.IsEmpty ? Task.CompletedTask : StopCoreAsync();
+            }
+
+            stop = _stopTask;
         }
 
+        return stop.IsCompleted || !cancellationToken.CanBeCanceled ? stop : WaitForStopAsync(stop, cancellationToken);
+    }
+
+    /// <summary>Waits for the stop; <paramref name="cancellationToken"/> cuts its grace period short.</summary>
+    private async Task WaitForStopAsync(Task stop, CancellationToken cancellationToken)
+    {
+        using (cancellationToken.Register(static cut => ((CancellationTokenSource)cut!).Cancel(), _cutGrace))
+        {
+            await stop.ConfigureAwait(false);
+        }
+    }
+
+    private async Task StopCoreAsync()
+    {
+        var cancellationToken = _cutGrace.Token;
         foreach (var listener in _listeners)
         {
             await listener.DisposeAsync().ConfigureAwait(false);

@@ -10,6 +10,15 @@ public sealed class SmtpServerOptions
     /// <summary>The addresses to listen on. Default: <c>127.0.0.1:2525</c> when empty at start.</summary>
     public IList<SmtpEndpointOptions> Endpoints { get; } = [];
 
+    /// <summary>
+    /// Whether <see cref="SmtpServer.StartAsync"/> opens the server's own listening sockets (the <see cref="Endpoints"/>,
+    /// or <c>127.0.0.1:2525</c> when there are none). False serves only the connections handed to
+    /// <see cref="SmtpServer.ServeAsync(SmtpConnectionContext, CancellationToken)"/>, for example from Kestrel endpoints
+    /// (the StartTls.Smtp.AspNetCore package's <c>UseSmtp</c> and <c>UseKestrelOnly</c>); <see cref="Endpoints"/> must
+    /// then be empty. Default true.
+    /// </summary>
+    public bool ListenOnOwnSockets { get; set; } = true;
+
     /// <summary>TLS: certificates (files, SNI map or a selector in code), versions, handshake timeout, client certificates.</summary>
     public Tls.SmtpTlsOptions Tls { get; } = new();
 

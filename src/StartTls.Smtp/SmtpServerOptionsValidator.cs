@@ -79,6 +79,11 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
             failures.Add("ServerName must be 1 to 255 printable ASCII characters without spaces.");
         }
 
+        if (!options.ListenOnOwnSockets && options.Endpoints.Count > 0)
+        {
+            failures.Add("Endpoints: the server opens no socket of its own (ListenOnOwnSockets is false), so no endpoint may be configured.");
+        }
+
         foreach (var endpoint in options.Endpoints)
         {
             if (!EndpointParser.TryParse(endpoint?.Address, out _, out var error))

@@ -29,6 +29,7 @@ internal sealed class SocketListener : IAsyncDisposable
     private readonly IntervalLogThrottle<SocketException> _failures;
     private readonly IntervalLogThrottle<Exception> _dispatchFailures;
     private Task? _acceptLoop;
+    private volatile bool _disposed;
 
     public SocketListener(IPEndPoint endPoint, Func<Socket, Task> onAccepted, ILogger logger, TimeProvider? timeProvider = null)
     {
@@ -67,11 +68,15 @@ internal sealed class SocketListener : IAsyncDisposable
     /// <summary>The listening socket; tests shut it down to make every accept fail at once.</summary>
     internal Socket Socket => _socket;
 
+    /// <summary>True from <see cref="Start"/> until the listener is disposed, while its accept loop runs.</summary>
+    public bool IsListening => !_disposed && _acceptLoop is { IsCompleted: false };
+
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
     /// <summary>Stops accepting; connections already accepted are not touched.</summary>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _stopping.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
         if (_acceptLoop is not null)

@@ -1,0 +1,175 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using StartTls.Smtp.AspNetCore.Tests.Infrastructure;
+using StartTls.Smtp.Hosting;
+using StartTls.Smtp.Tls;
+
+namespace StartTls.Smtp.AspNetCore.Tests;
+
+/// <summary>SMTP on Kestrel endpoints: the code and configuration forms, Kestrel-only mode, the endpoint policy and TLS.</summary>
+public sealed class KestrelEndpointTests
+{
+    private const string Message = "Subject: t\r\n\r\nbody\r\n.\r\n";
+
+    [Fact]
+    public async Task Code_form_ListenLocalhost_serves_smtp()
+    {
+        var port = KestrelSmtpApp.FreePort();
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer(o => o.ServerName = "mx.test").UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, l => l.UseSmtp()));
+        });
+
+        await SendOneMessageAsync(new IPEndPoint(IPAddress.Loopback, port));
+
+        app.Store.Messages.Should().ContainSingle().Which.Envelope.From!.ToString().Should().Be("a@c.test");
+    }
+
+    [Fact]
+    public async Task Configuration_form_serves_smtp_on_the_named_endpoint()
+    {
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Kestrel:Endpoints:Smtp:Url"] = "http://127.0.0.1:0" });
+            b.Services.AddSmtpServer(o => o.ServerName = "mx.test").UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel((context, k) => k.Configure(context.Configuration.GetSection("Kestrel"))
+                .Endpoint("Smtp", e => e.ListenOptions.UseSmtp(o => o.Name = "mx")));
+        });
+
+        var endPoint = app.KestrelEndPoints.Should().ContainSingle().Subject;
+        endPoint.Port.Should().NotBe(0);
+        await SendOneMessageAsync(endPoint);
+
+        app.Store.Messages.Should().ContainSingle();
+    }
+
+    [SkippableFact]
+    public async Task Kestrel_only_mode_opens_no_socket_of_the_server_own()
+    {
+        Skip.IfNot(ProcessSockets.Supported, "reads this process's sockets from /proc");
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer().UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp()));
+        });
+
+        var kestrelPort = app.KestrelEndPoints.Single().Port;
+        var listening = ProcessSockets.ListeningPorts();
+
+        listening.Should().Contain(kestrelPort, "the probe sees this process's Kestrel socket");
+        listening.Should().NotContain(2525, "the server's own default endpoint is 127.0.0.1:2525");
+        app.Server.ListeningEndPoints.Should().BeEmpty();
+        app.Server.GetEndpointStates().Should().BeEmpty();
+        await SendOneMessageAsync(new IPEndPoint(IPAddress.Loopback, kestrelPort));
+    }
+
+    [SkippableFact]
+    public async Task Without_kestrel_only_the_server_listens_on_its_own_endpoints_too()
+    {
+        Skip.IfNot(ProcessSockets.Supported, "reads this process's sockets from /proc");
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer(o => o.Endpoints.Add(new SmtpEndpointOptions { Address = "127.0.0.1:0" })).UseInMemoryStore();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp()));
+        });
+
+        var own = app.Server.ListeningEndPoints.Should().ContainSingle().Subject;
+        ProcessSockets.ListeningPorts().Should().Contain([own.Port, app.KestrelEndPoints.Single().Port]);
+        await SendOneMessageAsync(own);
+        await SendOneMessageAsync(app.KestrelEndPoints.Single());
+        app.Store.Messages.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task Kestrel_only_mode_with_configured_endpoints_fails_at_start()
+    {
+        var start = () => KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer(o => o.Endpoints.Add(new SmtpEndpointOptions { Address = "127.0.0.1:0" })).UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp()));
+        });
+
+        (await start.Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>())
+            .Which.Message.Should().Contain("ListenOnOwnSockets");
+    }
+
+    [Fact]
+    public async Task RequireTls_endpoint_refuses_mail_before_STARTTLS_and_STARTTLS_uses_the_server_certificate()
+    {
+        using var certificate = TestCertificates.IssueServer("mx.test");
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer(o => o.Tls.CertificateSelector = new SniCertificateSelector(new FixedCertificate(certificate)))
+                .UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp(o => o.RequireTls = true)));
+        });
+
+        await using var client = await RawSmtpClient.ConnectAsync(app.KestrelEndPoints.Single());
+        (await client.ReadReplyAsync()).Should().StartWith("220 ");
+        (await client.EhloAsync()).Should().Contain("STARTTLS");
+        (await client.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("530 5.7.0");
+        (await client.CommandAsync("STARTTLS")).Should().StartWith("220 2.0.0");
+        await using var tls = await TlsSmtpClient.HandshakeAsync(client.Socket, "mx.test");
+        await tls.SendAsync("EHLO client.test\r\n");
+        (await tls.ReadReplyAsync()).Should().StartWith("250");
+        await tls.SendAsync("MAIL FROM:<a@c.test>\r\n");
+        (await tls.ReadReplyAsync()).Should().StartWith("250");
+    }
+
+    [Fact]
+    public async Task Implicit_TLS_endpoint_handshakes_with_the_server_TLS_not_Kestrel_HTTPS()
+    {
+        using var certificate = TestCertificates.IssueServer("mx.test");
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer(o =>
+                {
+                    o.ServerName = "mx.test";
+                    o.Tls.CertificateSelector = new SniCertificateSelector(new FixedCertificate(certificate));
+                })
+                .UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp(o => o.ImplicitTls = true)));
+        });
+
+        await using var client = await RawSmtpClient.ConnectAsync(app.KestrelEndPoints.Single());
+        await using var tls = await TlsSmtpClient.HandshakeAsync(client.Socket, "mx.test");
+        (await tls.ReadReplyAsync()).Should().StartWith("220 mx.test");
+        await tls.SendAsync("EHLO client.test\r\n");
+        (await tls.ReadReplyAsync()).Should().NotContain("STARTTLS", "the session is already inside TLS");
+    }
+
+    [Fact]
+    public async Task A_TLS_endpoint_without_a_certificate_fails_the_start_with_a_clear_message()
+    {
+        var start = () => KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer().UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp(o => o.ImplicitTls = true)));
+        });
+
+        (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("no certificate is configured");
+    }
+
+    [Fact]
+    public async Task UseSmtp_without_AddSmtpServer_fails_the_start_with_a_clear_message()
+    {
+        var start = () => KestrelSmtpApp.StartAsync(b => b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp())));
+
+        (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("AddSmtpServer");
+    }
+
+    internal static async Task SendOneMessageAsync(EndPoint endPoint)
+    {
+        await using var client = await RawSmtpClient.ConnectAsync(endPoint);
+        (await client.ReadReplyAsync()).Should().StartWith("220 ");
+        (await client.EhloAsync()).Should().StartWith("250");
+        await client.SendAsync(RawSmtpClientExtensions.Envelope + "DATA\r\n");
+        (await client.ReadRepliesAsync(3)).Select(static r => r[..3]).Should().Equal("250", "250", "354");
+        await client.SendAsync(Message);
+        (await client.ReadReplyAsync()).Should().StartWith("250 2.0.0");
+        (await client.CommandAsync("QUIT")).Should().StartWith("221");
+    }
+}
