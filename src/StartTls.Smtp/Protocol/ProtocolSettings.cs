@@ -21,6 +21,7 @@ internal sealed class ProtocolSettings
         EnableSmtpUtf8 = options.EnableSmtpUtf8;
         Enable8BitMime = options.Enable8BitMime;
         EnablePipelining = options.EnablePipelining;
+        EnableChunking = options.EnableChunking;
         Authentication = options.Authentication.IsConfigured ? options.Authentication.Snapshot() : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
         EhloReply = BuildEhloReply(offerStartTls: false, authMechanisms: null);
@@ -46,6 +47,9 @@ internal sealed class ProtocolSettings
     public bool EnableSmtpUtf8 { get; }
     public bool Enable8BitMime { get; }
     public bool EnablePipelining { get; }
+
+    /// <summary>CHUNKING and BINARYMIME (RFC 3030) are offered: BDAT is framed and <c>BODY=BINARYMIME</c> accepted.</summary>
+    public bool EnableChunking { get; }
 
     /// <summary>The AUTH options when any credential hook is set; otherwise <see langword="null"/>.</summary>
     public Authentication.SmtpAuthenticationOptions? Authentication { get; }
@@ -86,6 +90,12 @@ internal sealed class ProtocolSettings
         if (EnableSmtpUtf8)
         {
             lines.Add("SMTPUTF8");
+        }
+
+        if (EnableChunking)
+        {
+            lines.Add("CHUNKING");
+            lines.Add("BINARYMIME");
         }
 
         if (offerStartTls)
