@@ -366,6 +366,58 @@ public sealed class ChunkingTranscriptTests
         store.Seen.Should().Be("abcN");
     }
 
+    [Fact]
+    public async Task A_huge_chunk_streams_into_the_store_while_it_arrives()
+    {
+        // 32 MiB announced in one chunk: the store is reading the first octets while most of the chunk is still unsent,
+        // so nothing holds the chunk whole (the input pipe's back-pressure would stall the sender otherwise).
+        const int Piece = 64 * 1024;
+        const int Pieces = 512;
+        var store = new CountingStore();
+        await using var server = await TestServer.StartAsync(o => o.MaxMessageSize = 64L << 20, store: store);
+        await using var client = await OpenTransactionAsync(server);
+        var piece = new byte[Piece];
+        piece.AsSpan().Fill((byte)'x');
+        await client.SendAsync($"BDAT {Piece * Pieces} LAST\r\n");
+        for (var i = 0; i < Pieces / 4; i++)
+        {
+            await client.SendAsync(piece);
+        }
+
+        await store.FirstRead.Task.WaitAsync(PipeConnection.DefaultTimeout);
+        store.Read.Should().BeLessThanOrEqualTo((long)Piece * Pieces / 4, "the store reads as the chunk arrives");
+        for (var i = Pieces / 4; i < Pieces; i++)
+        {
+            await client.SendAsync(piece);
+        }
+
+        Code(await client.ReadReplyAsync()).Should().Be("250 2.0.0");
+        store.Read.Should().Be((long)Piece * Pieces);
+    }
+
+    /// <summary>A store that reads the content in small pieces and keeps only their count.</summary>
+    private sealed class CountingStore : StartTls.Smtp.Storage.IMessageStore
+    {
+        private long _read;
+
+        public TaskCompletionSource FirstRead { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long Read => Interlocked.Read(ref _read);
+
+        public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
+        {
+            var buffer = new byte[4096];
+            int read;
+            while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                Interlocked.Add(ref _read, read);
+                FirstRead.TrySetResult();
+            }
+
+            return SmtpReply.Ok;
+        }
+    }
+
     /// <summary>A store that reads a few bytes, then returns 250 without reading the rest.</summary>
     private sealed class FirstBytesStore(int count) : StartTls.Smtp.Storage.IMessageStore
     {
