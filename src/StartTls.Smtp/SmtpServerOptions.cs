@@ -108,4 +108,10 @@ public sealed class SmtpServerOptions
     /// <see cref="SmtpEnvelope.RequireTls"/>; a store that relays must then use TLS onwards or refuse. Default true.
     /// </summary>
     public bool EnableRequireTls { get; set; } = true;
+
+    /// <summary>
+    /// Advertise and accept CHUNKING and BINARYMIME (RFC 3030): the BDAT command and <c>BODY=BINARYMIME</c>. When
+    /// false, BDAT gets <c>502 5.5.1</c> and <c>BODY=BINARYMIME</c> gets <c>555 5.5.4</c>. Default true.
+    /// </summary>
+    public bool EnableChunking { get; set; } = true;
 }

@@ -71,6 +71,11 @@ internal static class EnvelopeParser
                     {
                         body = SmtpBodyType.EightBitMime;
                     }
+                    else if (value.Equals("BINARYMIME", StringComparison.OrdinalIgnoreCase) && settings.EnableChunking)
+                    {
+                        // RFC 3030 §3: the content then comes only by BDAT; DATA in this transaction gets 503.
+                        body = SmtpBodyType.BinaryMime;
+                    }
                     else
                     {
                         return Replies.UnsupportedParameter;

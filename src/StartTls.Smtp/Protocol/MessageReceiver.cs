@@ -6,8 +6,9 @@ using StartTls.Smtp.Storage;
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>
-/// The DATA phase of one connection: the store runs on the connection's own loop and pulls the content off the input
-/// through <see cref="MessageContentStream"/>; what it leaves unread is read to the terminator; then the reply.
+/// The DATA phase of one connection, or its BDAT chunks: the store runs on the connection's own loop and pulls the
+/// content off the input through <see cref="MessageContentStream"/>; what it leaves unread is read to the terminator
+/// (or to the end of the LAST chunk); then the reply.
 /// </summary>
 /// <remarks>
 /// One receiver per connection, created at its first DATA and reused from message to message: a message costs no new
@@ -15,7 +16,7 @@ namespace StartTls.Smtp.Protocol;
 /// moves the connection's deadline and writes its replies through the connection, which stays the one owner of the
 /// pipes, the deadlines and the abort path.
 /// </remarks>
-internal sealed class MessageReceiver : IDisposable
+internal sealed partial class MessageReceiver : IDisposable
 {
     private readonly SmtpConnection _connection;
     private readonly ServerServices _services;
@@ -28,8 +29,10 @@ internal sealed class MessageReceiver : IDisposable
     private ContentSink? _contentSink;
     private CancellationTokenSource? _storeCancellation;
 
-    // The message being received.
+    // The message being received: DATA content, or BDAT chunks when _chunked.
+    private bool _chunked;
     private DataReader _data;
+    private ChunkReader _chunks;
     private ContentEnd _contentEnd;
     private bool _storeAborted;
     private long _dataDeadline;
@@ -56,10 +59,25 @@ internal sealed class MessageReceiver : IDisposable
 
         /// <summary>The session was aborted (<see cref="SmtpConnection.Abort"/>).</summary>
         Aborted,
+
+        /// <summary>A command other than BDAT came before the LAST chunk: the message is dropped, the command left to run.</summary>
+        Interrupted,
     }
 
     /// <summary>True once the terminator has been read (whether or not the content was within the limits).</summary>
     internal bool ContentCompleted => _contentEnd == ContentEnd.Completed;
+
+    /// <summary>
+    /// After <see cref="ReceiveChunksAsync"/>: true when the BDAT transaction failed before its LAST chunk (a chunk over
+    /// the size limit, or a command between chunks); it stays open, refusing chunks, until RSET (RFC 3030 §2).
+    /// </summary>
+    internal bool TransactionFailed { get; private set; }
+
+    private bool SizeExceeded => _chunked ? _chunks.SizeExceeded : _data.SizeExceeded;
+
+    private bool LineTooLong => !_chunked && _data.LineTooLong;
+
+    private long Size => _chunked ? _chunks.Size : _data.Size;
 
     /// <inheritdoc />
     public void Dispose() => _storeCancellation?.Dispose();
@@ -68,13 +86,20 @@ internal sealed class MessageReceiver : IDisposable
     /// Receives the content of <paramref name="envelope"/>'s message (the 354 is written, not yet flushed), has the
     /// store take it, and writes the reply. Returns <see cref="ConnectionAction.Close"/> when the session must end.
     /// </summary>
+    public ValueTask<ConnectionAction> ReceiveMessageAsync(SmtpEnvelope envelope)
+    {
+        _chunked = false;
+        _data = new DataReader(_settings.MaxMessageSize, _settings.MaxTextLineLength, _settings.BareLineEndings);
+        return ReceiveAsync(envelope);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<ConnectionAction> ReceiveMessageAsync(SmtpEnvelope envelope)
+    private async ValueTask<ConnectionAction> ReceiveAsync(SmtpEnvelope envelope)
     {
         var connection = _connection;
         await connection.FlushAsync().ConfigureAwait(false);
 
-        _data = new DataReader(_settings.MaxMessageSize, _settings.MaxTextLineLength, _settings.BareLineEndings);
+        TransactionFailed = false;
         _contentEnd = ContentEnd.None;
         _storeAborted = false;
         _contentFault = null;
@@ -93,8 +118,18 @@ internal sealed class MessageReceiver : IDisposable
         bool storeReadAll;
         try
         {
-            reply = await RunStoreAsync(envelope, stream, _storeCancellation.Token).ConfigureAwait(false);
-            storeReadAll = stream.ReachedEnd;
+            if (SizeExceeded)
+            {
+                // The first chunk alone is over the limit: no store is bothered with a message that cannot be taken.
+                reply = Replies.MessageTooLarge;
+                storeReadAll = false;
+            }
+            else
+            {
+                reply = await RunStoreAsync(envelope, stream, _storeCancellation.Token).ConfigureAwait(false);
+                storeReadAll = stream.ReachedEnd;
+            }
+
             stream.Reset();
 
             // The connection broke while the store was reading: the store was told, now the session ends.
@@ -111,9 +146,9 @@ internal sealed class MessageReceiver : IDisposable
             connection.SetBulkReads(false);
         }
 
-        if (_contentEnd == ContentEnd.Completed && !_data.SizeExceeded && !_data.LineTooLong)
+        if (_contentEnd == ContentEnd.Completed && !SizeExceeded && !LineTooLong)
         {
-            return CompleteMessage(envelope, reply, storeReadAll, _data.Size);
+            return CompleteMessage(envelope, reply, storeReadAll, Size);
         }
 
         _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
@@ -133,9 +168,18 @@ internal sealed class MessageReceiver : IDisposable
                 return connection.Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
             case ContentEnd.BareLineEnding:
                 return connection.Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
-            case ContentEnd.Completed when _data.SizeExceeded:
+            case ContentEnd.Completed when SizeExceeded:
                 Log.MessageRefused(_services.Logger, _session.Id, Replies.MessageTooLarge.Code, "over the size limit");
                 connection.Write(Replies.MessageTooLarge);
+
+                // A BDAT chunk over the limit ends the message at its last octet; unless it was LAST, the client may
+                // have pipelined more chunks, which are refused until RSET (RFC 3030 §2).
+                TransactionFailed = _chunked && !_chunks.IsLast;
+                return ConnectionAction.Continue;
+            case ContentEnd.Interrupted:
+                // No reply here: the command that came between the chunks runs next, in the failed transaction.
+                Log.MessageRefused(_services.Logger, _session.Id, Replies.BdatTransactionFailed.Code, "a command came before the LAST chunk");
+                TransactionFailed = true;
                 return ConnectionAction.Continue;
             default:
                 Log.MessageRefused(_services.Logger, _session.Id, Replies.DataLineTooLong.Code, "line too long");
@@ -172,7 +216,7 @@ internal sealed class MessageReceiver : IDisposable
         }
 
         var failed = _contentEnd is not (ContentEnd.None or ContentEnd.Completed);
-        if (failed || _data.SizeExceeded || _data.LineTooLong)
+        if (failed || SizeExceeded || LineTooLong)
         {
             // Tell the store now, so it stops writing; the terminator is still read before the reply (RFC 1870 §6.3).
             await AbortStoreAsync().ConfigureAwait(false);
@@ -196,8 +240,9 @@ internal sealed class MessageReceiver : IDisposable
         ContentEnd.Aborted => "the session was aborted",
         ContentEnd.Disconnected => "the client disconnected",
         ContentEnd.Nul or ContentEnd.BareLineEnding => "the content broke the protocol",
+        ContentEnd.Interrupted => "a command came before the LAST chunk",
         _ when _contentFault is not null => "the connection failed",
-        _ when _data.SizeExceeded => "over the size limit",
+        _ when SizeExceeded => "over the size limit",
         _ => "a line over the length limit",
     };
 
@@ -222,6 +267,11 @@ internal sealed class MessageReceiver : IDisposable
         {
             _contentEnd = ContentEnd.Aborted;
             return 0;
+        }
+
+        if (_chunked)
+        {
+            return await PumpChunkAsync(destination, cancellationToken).ConfigureAwait(false);
         }
 
         var remaining = _services.Clock.Until(_dataDeadline);

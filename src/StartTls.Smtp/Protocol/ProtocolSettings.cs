@@ -23,6 +23,7 @@ internal sealed class ProtocolSettings
         EnablePipelining = options.EnablePipelining;
         EnableDsn = options.EnableDsn;
         EnableRequireTls = options.EnableRequireTls;
+        EnableChunking = options.EnableChunking;
         Authentication = options.Authentication.IsConfigured ? options.Authentication.Snapshot() : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
         EhloReply = BuildEhloReply(offerStartTls: false, secure: false, authMechanisms: null);
@@ -53,6 +54,9 @@ internal sealed class ProtocolSettings
 
     /// <summary>Whether REQUIRETLS (RFC 8689) is offered; it is advertised and accepted only on a TLS session.</summary>
     public bool EnableRequireTls { get; }
+
+    /// <summary>CHUNKING and BINARYMIME (RFC 3030) are offered: BDAT is framed and <c>BODY=BINARYMIME</c> accepted.</summary>
+    public bool EnableChunking { get; }
 
     /// <summary>The AUTH options when any credential hook is set; otherwise <see langword="null"/>.</summary>
     public Authentication.SmtpAuthenticationOptions? Authentication { get; }
@@ -101,6 +105,12 @@ internal sealed class ProtocolSettings
         if (EnableDsn)
         {
             lines.Add("DSN");
+        }
+
+        if (EnableChunking)
+        {
+            lines.Add("CHUNKING");
+            lines.Add("BINARYMIME");
         }
 
         if (offerStartTls)

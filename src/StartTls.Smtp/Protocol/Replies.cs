@@ -7,6 +7,7 @@ internal static class Replies
     public static readonly SmtpReply Ok = SmtpReply.Ok;
     public static readonly SmtpReply Bye = new(221, "2.0.0", "Bye");
     public static readonly SmtpReply CannotVrfy = new(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+    public static readonly SmtpReply ChunkAccepted = new(250, "2.0.0", "Chunk accepted");
     public static readonly SmtpReply Help = new(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\nSee RFC 5321");
 
     // 4xx
@@ -49,6 +50,14 @@ internal static class Replies
     public static readonly SmtpReply RequireTlsSyntax = new(501, "5.5.4", "REQUIRETLS takes no value");
     public static readonly SmtpReply UnsupportedParameter = new(555, "5.5.4", "Unsupported parameter");
     public static readonly SmtpReply NotImplemented = new(502, "5.5.1", "Command not implemented");
+
+    // CHUNKING (RFC 3030)
+    public static readonly SmtpReply BdatSyntax = new(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]; the chunk cannot be framed, closing connection");
+    public static readonly SmtpReply ChunkSizeOutOfRange = new(552, "5.3.4", "Chunk size exceeds fixed maximum message size; the chunk cannot be skipped, closing connection");
+    public static readonly SmtpReply NeedMailBeforeBdat = new(503, "5.5.1", "Need MAIL and RCPT before BDAT");
+    public static readonly SmtpReply BdatTransactionFailed = new(503, "5.5.1", "The BDAT transaction failed; send RSET");
+    public static readonly SmtpReply DataAfterBdat = new(503, "5.5.1", "DATA cannot follow BDAT in the same transaction; send RSET");
+    public static readonly SmtpReply DataWithBinaryMime = new(503, "5.5.1", "BODY=BINARYMIME requires BDAT, not DATA");
 
     // STARTTLS (RFC 3207)
     public static readonly SmtpReply StartTlsSyntax = new(501, "5.5.4", "Syntax: STARTTLS (no parameters)");

@@ -44,6 +44,10 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private CommandLineReader _lines;
     private PartialLine _partial;
     private SmtpEnvelope? _transaction;
+    private bool _bdatFailed;
+    private long _chunkSize;
+    private bool _chunkLast;
+    private SmtpReply? _chunkRefusal;
     private bool _greeted;
     private int _errors;
     private bool _pendingFlush;
@@ -271,6 +275,20 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                     continue;
                 }
 
+                if (action is ConnectionAction.ReceiveChunks or ConnectionAction.DiscardChunk)
+                {
+                    // The chunk's octets follow the BDAT line: they are read as content (or dropped), never as commands.
+                    _input.AdvanceTo(buffer.Start);
+                    action = await ReceiveChunkAsync(action).ConfigureAwait(false);
+                    if (action == ConnectionAction.Close)
+                    {
+                        break;
+                    }
+
+                    SetDeadline(_settings.CommandTimeout, TimeoutPhase.Command);
+                    continue;
+                }
+
                 if (action == ConnectionAction.ReceiveData)
                 {
                     // DATA was the last command of its group, so nothing remains in the buffer.
@@ -439,6 +457,33 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         return (_receiver ??= new MessageReceiver(this, _services, _session, _endpoint)).ReceiveMessageAsync(envelope);
     }
 
+    /// <summary>
+    /// Runs the BDAT just accepted or refused: the receiver reads the message's chunks (the transaction leaves the
+    /// connection unless it failed before LAST), or drops the refused chunk before the refusal is written.
+    /// </summary>
+    private async ValueTask<ConnectionAction> ReceiveChunkAsync(ConnectionAction action)
+    {
+        var receiver = _receiver ??= new MessageReceiver(this, _services, _session, _endpoint);
+        if (action == ConnectionAction.DiscardChunk)
+        {
+            // RFC 3030 §2: the data of a failed BDAT is accepted and discarded before the reply (T47).
+            action = await receiver.DiscardChunkAsync(_chunkSize).ConfigureAwait(false);
+            return action == ConnectionAction.Close ? action : Error(_chunkRefusal!);
+        }
+
+        action = await receiver.ReceiveChunksAsync(_transaction!, _chunkSize, _chunkLast).ConfigureAwait(false);
+        if (receiver.TransactionFailed)
+        {
+            _bdatFailed = true;
+        }
+        else
+        {
+            _transaction = null;
+        }
+
+        return action;
+    }
+
     private ValueTask<ConnectionAction> ExecuteAsync(in ReadOnlySequence<byte> line, long bytesAfter)
     {
         if (line.IsSingleSegment)
@@ -469,6 +514,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         var verb = VerbParser.Parse(line, out var arguments);
         if (line.Contains((byte)0))
         {
+            if (verb == SmtpVerb.Bdat && _settings.EnableChunking)
+            {
+                // A BDAT line that cannot be read cannot be framed: its chunk would run as commands (T48).
+                return Done(Violation(Replies.BdatSyntax, "nul_in_command", "NUL in a BDAT command"));
+            }
+
             _services.Metrics.Violation("nul_in_command", _endpoint.MetricTag);
             return Done(Error(verb switch
             {
@@ -480,6 +531,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         if (_endpoint.RequireTls && _tls is null && verb is not (SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.StartTls or SmtpVerb.Noop or SmtpVerb.Rset or SmtpVerb.Quit))
         {
+            if (verb == SmtpVerb.Bdat && _settings.EnableChunking)
+            {
+                // Refused like any command before TLS, but its chunk is still read and dropped, never run.
+                return Done(Bdat(arguments, Replies.MustStartTls));
+            }
+
             return Done(Error(verb == SmtpVerb.Unknown ? Replies.CommandUnrecognized : Replies.MustStartTls));
         }
 
@@ -504,6 +561,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 }
 
                 _transaction = null;
+                _bdatFailed = false;
                 return Done(Reply(Replies.Ok));
             case SmtpVerb.Noop:
                 return Done(Reply(Replies.Ok));
@@ -516,8 +574,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 return Done(Reply(Replies.Help));
             case SmtpVerb.Auth:
                 return Sasl is { } auth ? auth.Auth(arguments, _greeted, _transaction is not null) : Done(Error(Replies.NotImplemented));
-            case SmtpVerb.Expn:
             case SmtpVerb.Bdat:
+                return Done(Bdat(arguments, refusal: null));
+            case SmtpVerb.Expn:
                 return Done(Error(Replies.NotImplemented));
             default:
                 return Done(Error(Replies.CommandUnrecognized));
@@ -542,6 +601,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         // RFC 5321 §4.1.4: EHLO/HELO ends any transaction in progress.
         _transaction = null;
+        _bdatFailed = false;
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
@@ -639,6 +699,17 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return Error(Replies.NeedMailBeforeData);
         }
 
+        // RFC 3030 §2 and §3: DATA never follows a BDAT chunk in the same transaction, nor MAIL with BODY=BINARYMIME.
+        if (_bdatFailed)
+        {
+            return Error(Replies.DataAfterBdat);
+        }
+
+        if (_transaction.BodyType == SmtpBodyType.BinaryMime)
+        {
+            return Error(Replies.DataWithBinaryMime);
+        }
+
         if (_transaction.Recipients.Count == 0)
         {
             return Error(Replies.NoValidRecipients);
@@ -646,6 +717,37 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         Write(StartMailInput);
         return ConnectionAction.ReceiveData;
+    }
+
+    /// <summary>
+    /// BDAT (RFC 3030 §2). A chunk is framed by its octet count alone, so a size that cannot be read (or is too large to
+    /// ever be read and dropped) closes the connection: its octets would otherwise run as commands (T48). Any other
+    /// refusal, <paramref name="refusal"/> included, still has the chunk read and dropped before it is written (T47).
+    /// </summary>
+    private ConnectionAction Bdat(ReadOnlySpan<byte> arguments, SmtpReply? refusal)
+    {
+        if (!_settings.EnableChunking)
+        {
+            return Error(Replies.NotImplemented);
+        }
+
+        switch (BdatArguments.Parse(arguments, out var size, out var last))
+        {
+            case BdatParse.Syntax:
+                return Violation(Replies.BdatSyntax, "bdat_syntax", "unparseable BDAT command");
+            case BdatParse.OutOfRange:
+                return Violation(Replies.ChunkSizeOutOfRange, "bdat_size_out_of_range", "BDAT chunk size out of range");
+        }
+
+        refusal ??= _transaction is null ? Replies.NeedMailBeforeBdat
+            : _bdatFailed ? Replies.BdatTransactionFailed
+            : _transaction.Recipients.Count == 0 ? Replies.NoValidRecipients
+            : null;
+
+        _chunkSize = size;
+        _chunkLast = last;
+        _chunkRefusal = refusal;
+        return refusal is null ? ConnectionAction.ReceiveChunks : ConnectionAction.DiscardChunk;
     }
 
     /// <summary>STARTTLS is offered before TLS, on a plaintext endpoint, when certificates are configured.</summary>
@@ -734,6 +836,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _session.IsExtended = false;
         _greeted = false;
         _transaction = null;
+        _bdatFailed = false;
         _lines = default;
         _sasl?.Reset();
         Log.TlsEstablished(_services.Logger, _session.Id, result.Info!.ToString(), result.Info.ServerName);

@@ -13,6 +13,11 @@ namespace StartTls.Smtp.Storage;
 /// thread until the network or the disk answers.
 /// </para>
 /// <para>
+/// A message sent by BDAT (RFC 3030 CHUNKING) comes through the same single stream: the octets of all its chunks in
+/// order, exactly as sent (no dot-unstuffing, no line ending changes; with <c>BODY=BINARYMIME</c> it may be binary).
+/// The store is called at the first chunk and its reply answers the LAST one.
+/// </para>
+/// <para>
 /// Read the content to its end before returning a positive reply: the server answers 250 only after the store has
 /// returned, and it answers 451 if a store returns success without having read the whole message. If the transaction
 /// fails first (the client disconnects, the size limit is exceeded, a bare line ending arrives), reading throws

@@ -12,8 +12,8 @@ public sealed class CommandTranscriptTests
         await using var client = await server.ConnectAsync(readGreeting: false);
         (await client.ReadReplyAsync()).Should().Be("220 mx.test ESMTP ready");
         (await client.EhloAsync("c.test")).Split("\r\n").Should().Equal(
-            "250-mx.test", "250-PIPELINING", "250-SIZE 1048576", "250-8BITMIME", "250-SMTPUTF8", "250-DSN", "250-ENHANCEDSTATUSCODES",
-            "250-LIMITS RCPTMAX=100", "250 HELP");
+            "250-mx.test", "250-PIPELINING", "250-SIZE 1048576", "250-8BITMIME", "250-SMTPUTF8", "250-DSN", "250-CHUNKING",
+            "250-BINARYMIME", "250-ENHANCEDSTATUSCODES", "250-LIMITS RCPTMAX=100", "250 HELP");
     }
 
     [Fact]
@@ -26,6 +26,7 @@ public sealed class CommandTranscriptTests
             o.EnableSmtpUtf8 = false;
             o.EnableDsn = false;
             o.MaxRecipients = 7;
+            o.EnableChunking = false;
         });
         await using var client = await server.ConnectAsync();
         (await client.EhloAsync()).Split("\r\n").Should().Equal("250-mx.test", "250-SIZE 26214400", "250-ENHANCEDSTATUSCODES", "250-LIMITS RCPTMAX=7", "250 HELP");
@@ -103,7 +104,6 @@ public sealed class CommandTranscriptTests
     [InlineData("STARTTLS")]
     [InlineData("AUTH PLAIN AHVzZXIAcGFzcw==")]
     [InlineData("AUTH LOGIN")]
-    [InlineData("BDAT 5 LAST")]
     public async Task Commands_not_offered_get_502(string command)
     {
         await using var server = await TestServer.StartAsync();
@@ -114,13 +114,16 @@ public sealed class CommandTranscriptTests
     }
 
     [Fact]
-    public async Task Bdat_is_not_offered_and_nothing_is_stored()
+    public async Task Bdat_with_chunking_disabled_is_not_offered_and_nothing_is_stored()
     {
-        // CHUNKING is not advertised yet, so BDAT is a command not implemented.
-        await using var server = await TestServer.StartAsync();
+        // EnableChunking = false: no CHUNKING in the EHLO reply, so BDAT is a command not implemented.
+        await using var server = await TestServer.StartAsync(o => o.EnableChunking = false);
         await using var client = await server.ConnectAsync();
-        await client.EhloAsync();
+        (await client.EhloAsync()).Should().NotContain("CHUNKING").And.NotContain("BINARYMIME");
+        await client.SendAsync(RawSmtpClientExtensions.Envelope);
+        (await client.ReadRepliesAsync(2)).Select(RawSmtpClientExtensions.Code).Should().Equal("250 2.1.0", "250 2.1.5");
         (await client.CommandCodeAsync("BDAT 0 LAST")).Should().Be("502 5.5.1");
+        (await client.CommandCodeAsync("NOOP")).Should().Be("250 2.0.0");
         server.Messages.Count.Should().Be(0);
     }
 

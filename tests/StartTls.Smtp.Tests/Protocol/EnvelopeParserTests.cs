@@ -80,7 +80,8 @@ public sealed class EnvelopeParserTests
     [InlineData("BODY=8BITMIME", "OK", SmtpBodyType.EightBitMime)]
     [InlineData("body=8bitmime", "OK", SmtpBodyType.EightBitMime)]
     [InlineData("BODY=7bit", "OK", SmtpBodyType.SevenBit)]
-    [InlineData("BODY=BINARYMIME", "555 5.5.4", SmtpBodyType.Unspecified)]
+    [InlineData("BODY=BINARYMIME", "OK", SmtpBodyType.BinaryMime)]
+    [InlineData("body=binarymime", "OK", SmtpBodyType.BinaryMime)]
     [InlineData("BODY=8BIT", "555 5.5.4", SmtpBodyType.Unspecified)]
     [InlineData("BODY", "501 5.5.4", SmtpBodyType.Unspecified)]
     [InlineData("BODY=", "501 5.5.4", SmtpBodyType.Unspecified)]
@@ -139,8 +140,10 @@ public sealed class EnvelopeParserTests
         {
             o.EnableSmtpUtf8 = false;
             o.Enable8BitMime = false;
+            o.EnableChunking = false;
         });
         Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> SMTPUTF8"), settings, authOffered: false, out _)).Should().Be("555 5.5.4");
+        Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> BODY=BINARYMIME"), settings, authOffered: false, out _)).Should().Be("555 5.5.4");
         Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> BODY=8BITMIME"), settings, authOffered: false, out _)).Should().Be("555 5.5.4");
         Describe(EnvelopeParser.ParseMail(SequenceBuilder.Bytes("FROM:<a@c.test> BODY=7BIT"), settings, authOffered: false, out _)).Should().Be("OK");
     }

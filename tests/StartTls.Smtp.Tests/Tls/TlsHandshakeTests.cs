@@ -140,7 +140,8 @@ public sealed class TlsHandshakeTests(ITestOutputHelper log)
         result.All.Should().Contain("ClientHello", "the client did offer TLS 1.1: " + result);
         result.All.Should().NotContain("ServerHello", result.ToString());
         result.All.Should().Contain("SSL alert number 70", "protocol_version: " + result);
-        result.All.Should().NotContain("250 ", "nothing answers in plaintext after the failed handshake: " + result);
+        // A reply line, not "read 250 bytes" in openssl's summary (which depends on the EHLO reply's length).
+        result.All.Should().NotMatchRegex("(?m)^250[ -]", "nothing answers in plaintext after the failed handshake: " + result);
     }
 
     [Fact]
