@@ -117,28 +117,37 @@ internal sealed class MessageReceiver : IDisposable
         }
 
         _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
+        var activity = connection.TransactionActivity;
         switch (_contentEnd)
         {
             case ContentEnd.TimedOut:
+                SmtpActivities.Fail(activity, "timeout");
                 connection.OnTimeout(TimeoutPhase.Content);
                 return ConnectionAction.Close;
             case ContentEnd.Aborted:
                 // Never a 250 for a message the store was told to drop.
-                Log.MessageRefused(_services.Logger, _session.Id, Replies.ShuttingDown.Code, "the session was aborted");
+                Log.MessageRefused(_services.Logger, Replies.ShuttingDown.Code, "the session was aborted");
+                SmtpActivities.Fail(activity, "aborted");
                 connection.WriteFarewell(Replies.ShuttingDown);
                 return ConnectionAction.Close;
             case ContentEnd.Disconnected:
+                SmtpActivities.Fail(activity, "disconnected");
+                SmtpActivities.Fail(connection.Activity, "disconnected");
                 return ConnectionAction.Close;
             case ContentEnd.Nul:
+                SmtpActivities.Fail(activity, "nul_in_data");
                 return connection.Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
             case ContentEnd.BareLineEnding:
+                SmtpActivities.Fail(activity, "bare_line_ending_in_data");
                 return connection.Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
             case ContentEnd.Completed when _data.SizeExceeded:
-                Log.MessageRefused(_services.Logger, _session.Id, Replies.MessageTooLarge.Code, "over the size limit");
+                Log.MessageRefused(_services.Logger, Replies.MessageTooLarge.Code, "over the size limit");
+                SmtpActivities.MessageReplied(activity, Replies.MessageTooLarge.Code, _data.Size);
                 connection.Write(Replies.MessageTooLarge);
                 return ConnectionAction.Continue;
             default:
-                Log.MessageRefused(_services.Logger, _session.Id, Replies.DataLineTooLong.Code, "line too long");
+                Log.MessageRefused(_services.Logger, Replies.DataLineTooLong.Code, "line too long");
+                SmtpActivities.MessageReplied(activity, Replies.DataLineTooLong.Code, _data.Size);
                 connection.Write(Replies.DataLineTooLong);
                 return ConnectionAction.Continue;
         }
@@ -291,7 +300,7 @@ internal sealed class MessageReceiver : IDisposable
     {
         if (reply.IsPositive && !storeReadAll)
         {
-            Log.StoreDidNotReadAll(_services.Logger, _session.Id);
+            Log.StoreDidNotReadAll(_services.Logger);
             reply = Replies.StoreIncomplete;
         }
 
@@ -300,14 +309,15 @@ internal sealed class MessageReceiver : IDisposable
             _session.MessageCount++;
             _services.Metrics.MessagesAccepted.Add(1, _endpoint.MetricTag);
             _services.Metrics.BytesReceived.Add(size, _endpoint.MetricTag);
-            Log.MessageAccepted(_services.Logger, _session.Id, size, envelope.Recipients.Count);
+            Log.MessageAccepted(_services.Logger, size, envelope.Recipients.Count);
         }
         else
         {
             _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
-            Log.MessageRefused(_services.Logger, _session.Id, reply.Code, "refused by the store");
+            Log.MessageRefused(_services.Logger, reply.Code, "refused by the store");
         }
 
+        SmtpActivities.MessageReplied(_connection.TransactionActivity, reply.Code, size);
         _connection.Write(reply);
         return ConnectionAction.Continue;
     }
@@ -317,7 +327,8 @@ internal sealed class MessageReceiver : IDisposable
     {
         try
         {
-            return await _services.Store.SaveAsync(_session, envelope, stream, cancellationToken).ConfigureAwait(false) ?? Replies.LocalError;
+            // The store is the transaction's (under a container, resolved in its scope now, at its first use).
+            return await _connection.Transaction!.GetMessageStore().SaveAsync(_session, envelope, stream, cancellationToken).ConfigureAwait(false) ?? Replies.LocalError;
         }
 #pragma warning disable CA1031 // A failing store becomes 451 so the client retries; it must not end the connection.
         catch (Exception ex)
@@ -325,7 +336,7 @@ internal sealed class MessageReceiver : IDisposable
         {
             if (!cancellationToken.IsCancellationRequested && ex is not MessageAbortedException)
             {
-                Log.StoreFailed(_services.Logger, _session.Id, ex);
+                Log.StoreFailed(_services.Logger, ex);
             }
 
             return Replies.LocalError;
