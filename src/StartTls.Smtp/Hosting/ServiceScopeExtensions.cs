@@ -12,30 +12,32 @@ namespace StartTls.Smtp.Hosting;
 /// Microsoft.Extensions.DependencyInjection has no nested scopes: a transaction's scope is a new scope of the root
 /// <see cref="IServiceScopeFactory"/>, a sibling of its session's, not a child. A scoped service is therefore one
 /// instance per session in the session handler and another per transaction in the filter and the store; state the
-/// two must share goes through <see cref="SmtpSession.Items"/>. Singletons are the same everywhere.
+/// two must share goes through <see cref="SmtpSession.Items"/>. Singletons are the same everywhere: those given here
+/// were resolved once, when the server was created, and are not looked up again.
 /// </remarks>
-internal sealed class ServiceScopeExtensions(IServiceScopeFactory scopes) : IExtensionScopes
+internal sealed class ServiceScopeExtensions(IServiceScopeFactory scopes, SharedExtensions shared) : IExtensionScopes
 {
-    public ISessionExtensions OpenSession() => new Session(scopes);
+    public ISessionExtensions OpenSession() => new Session(scopes, shared);
 
-    private sealed class Session(IServiceScopeFactory scopes) : ISessionExtensions
+    private sealed class Session(IServiceScopeFactory scopes, SharedExtensions shared) : ISessionExtensions
     {
         private readonly AsyncServiceScope _scope = scopes.CreateAsyncScope();
 
         public IServiceProvider? Services => _scope.ServiceProvider;
 
-        public ISessionHandler? GetSessionHandler() => _scope.ServiceProvider.GetService<ISessionHandler>();
+        public ISessionHandler? GetSessionHandler()
+            => shared.HandlerIsShared ? shared.Handler : _scope.ServiceProvider.GetService<ISessionHandler>();
 
-        public ITransactionExtensions BeginTransaction() => new Transaction(scopes);
+        public ITransactionExtensions BeginTransaction() => new Transaction(scopes, shared);
 
         public ValueTask DisposeAsync() => _scope.DisposeAsync();
     }
 
-    private sealed class Transaction(IServiceScopeFactory scopes) : ITransactionExtensions
+    private sealed class Transaction(IServiceScopeFactory scopes, SharedExtensions shared) : ITransactionExtensions
     {
         private readonly AsyncServiceScope _scope = scopes.CreateAsyncScope();
-        private IMailboxFilter? _filter;
-        private Storage.IMessageStore? _store;
+        private IMailboxFilter? _filter = shared.Filter;
+        private Storage.IMessageStore? _store = shared.Store;
 
         public IServiceProvider? Services => _scope.ServiceProvider;
 

@@ -23,11 +23,11 @@ public static class SmtpServerServiceCollectionExtensions
     /// </summary>
     /// <remarks>
     /// <para>
-    /// The store, the mailbox filter and the session handler may be registered with any lifetime. When all three are
-    /// singletons they are resolved once and shared by every session. Otherwise each session gets a
-    /// dependency-injection scope, from which its <see cref="ISessionHandler"/> is resolved, and each mail transaction
+    /// The store, the mailbox filter and the session handler may be registered with any lifetime; singletons are
+    /// resolved once, when the server is created. Each session gets a dependency-injection scope, from which a scoped
+    /// or transient <see cref="ISessionHandler"/> is resolved, and each mail transaction
     /// (from <c>MAIL</c> to the reply to its content, <c>RSET</c>, a new greeting or the close) a scope of its own, from
-    /// which its <see cref="IMailboxFilter"/> and <see cref="IMessageStore"/> are resolved: a scoped store or filter gets
+    /// which a scoped or transient <see cref="IMailboxFilter"/> and <see cref="IMessageStore"/> are resolved: a scoped store or filter gets
     /// a fresh <c>DbContext</c> per message. The transaction's scope is a new scope of the root
     /// <see cref="IServiceScopeFactory"/>, not a child of the session's (Microsoft.Extensions.DependencyInjection has no
     /// nested scopes), so the two do not share scoped instances. Scopes are disposed asynchronously when their
@@ -102,8 +102,8 @@ public static class SmtpServerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<SmtpServerOptions>, SmtpServerServicesConfigurer>());
         services.TryAddSingleton<IMailboxFilter>(AcceptAllMailboxFilter.Instance);
 
-        // The lambda keeps the collection: when the server is created, its registrations tell whether any extension
-        // point needs a scope.
+        // The lambda keeps the collection: when the server is created, its registrations tell which extension points
+        // are singletons (resolved once) and which are resolved per session or transaction.
         services.TryAddSingleton(sp => CreateServer(sp, services));
         services.AddHostedService<SmtpServerHostedService>();
         return new SmtpServerBuilder(services);
@@ -115,23 +115,20 @@ public static class SmtpServerServiceCollectionExtensions
         var loggerFactory = provider.GetService<ILoggerFactory>();
         var timeProvider = provider.GetService<TimeProvider>();
         var meterFactory = provider.GetService<IMeterFactory>();
-        if (IsSingletonOrAbsent(registrations, typeof(IMessageStore))
-            && IsSingletonOrAbsent(registrations, typeof(IMailboxFilter))
-            && IsSingletonOrAbsent(registrations, typeof(ISessionHandler)))
-        {
-            // All shared: resolved once, and a session or transaction costs no scope.
-            return new SmtpServer(options, provider.GetService<IMessageStore>() ?? throw NoStore(),
-                provider.GetRequiredService<IMailboxFilter>(), provider.GetService<ISessionHandler>(),
-                loggerFactory, timeProvider, meterFactory);
-        }
-
         // Nothing scoped may be resolved from the root (ValidateScopes): only ask whether a store is registered.
         if (provider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(IMessageStore)))
         {
             throw NoStore();
         }
 
-        return new SmtpServer(options, new ServiceScopeExtensions(provider.GetRequiredService<IServiceScopeFactory>()),
+        // Singletons are resolved now, once; the others in each session's or transaction's scope.
+        var handlerIsShared = IsSingletonOrAbsent(registrations, typeof(ISessionHandler));
+        var shared = new SharedExtensions(
+            IsSingletonOrAbsent(registrations, typeof(IMessageStore)) ? provider.GetService<IMessageStore>() ?? throw NoStore() : null,
+            IsSingletonOrAbsent(registrations, typeof(IMailboxFilter)) ? provider.GetService<IMailboxFilter>() : null,
+            handlerIsShared ? provider.GetService<ISessionHandler>() : null,
+            handlerIsShared);
+        return new SmtpServer(options, new ServiceScopeExtensions(provider.GetRequiredService<IServiceScopeFactory>(), shared),
             loggerFactory, timeProvider, meterFactory);
     }
 
