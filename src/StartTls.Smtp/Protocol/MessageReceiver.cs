@@ -128,6 +128,7 @@ internal sealed class MessageReceiver : IDisposable
                 // Never a 250 for a message the store was told to drop.
                 Log.MessageRefused(_services.Logger, Replies.ShuttingDown.Code, "the session was aborted");
                 SmtpActivities.Fail(activity, "aborted");
+                SmtpActivities.Fail(connection.Activity, "aborted");
                 connection.WriteFarewell(Replies.ShuttingDown);
                 return ConnectionAction.Close;
             case ContentEnd.Disconnected:

@@ -98,9 +98,9 @@ public sealed class TelemetryTests
     {
         var endpoint = "otel-" + Guid.NewGuid().ToString("N")[..8];
         var spans = new List<Activity>();
+        var store = new RefusingStore();
         using (var tracing = Sdk.CreateTracerProviderBuilder().AddSource(SmtpTelemetry.ActivitySourceName).AddInMemoryExporter(spans).Build())
         {
-            var store = new RefusingStore();
             await using var server = await TestServer.StartAsync(o => o.Endpoints[0].Name = endpoint, store);
             await using (var client = await server.ConnectAsync())
             {
@@ -129,6 +129,10 @@ public sealed class TelemetryTests
         var session = mine.Should().ContainSingle(s => s.OperationName == "smtp.session").Subject;
         session.Status.Should().Be(ActivityStatusCode.Error);
         session.GetTagItem("error.type").Should().Be("disconnected");
+
+        // The store runs inside its transaction's span, so its own spans (a database call) nest under it.
+        store.CurrentAtSave.Should().HaveCount(2);
+        store.CurrentAtSave.Should().Equal(transactions.Select(t => t.SpanId));
     }
 
     [Fact(Timeout = 60_000)]
@@ -219,8 +223,15 @@ public sealed class TelemetryTests
 
     private sealed class RefusingStore : StartTls.Smtp.Storage.IMessageStore
     {
+        public List<ActivitySpanId> CurrentAtSave { get; } = [];
+
         public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
         {
+            lock (CurrentAtSave)
+            {
+                CurrentAtSave.Add(Activity.Current?.SpanId ?? default);
+            }
+
             await content.CopyToAsync(Stream.Null, cancellationToken);
             return SmtpReply.AccessDenied;
         }

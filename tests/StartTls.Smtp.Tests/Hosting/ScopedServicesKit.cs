@@ -154,6 +154,12 @@ public sealed class DbMailboxFilter(MailDb db, ScopeTracker tracker) : IMailboxF
         }
 
         _transaction = session.MessageCount;
+        if (envelope.From?.Address.EndsWith("@refused.test", StringComparison.Ordinal) == true)
+        {
+            tracker.Used("filter-refused-sender", db);
+            return ValueTask.FromResult(SmtpReply.AccessDenied);
+        }
+
         tracker.Used("filter-mail#" + _transaction, db);
         return ValueTask.FromResult(SmtpReply.SenderOk);
     }

@@ -117,7 +117,7 @@ public sealed class ScopedServicesTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task A_transaction_that_ends_without_DATA_disposes_its_scope_at_RSET_and_after_a_refused_sender_is_not_reused()
+    public async Task A_transaction_that_ends_without_DATA_disposes_its_scope_when_the_sender_is_refused_and_at_RSET()
     {
         var (host, tracker) = CreateHost("Development");
         using var _ = host;
@@ -126,21 +126,27 @@ public sealed class ScopedServicesTests : IDisposable
         {
             await using (var client = await ConnectAsync(host))
             {
+                // A refused sender opens no transaction: its scope goes at once.
+                (await client.CommandAsync("MAIL FROM:<x@refused.test>")).Should().StartWith("554");
+                await tracker.WaitForDisposalsAsync(1).WaitAsync(TimeSpan.FromSeconds(20));
+                tracker.DisposedContexts.Should().Equal(tracker.ContextOf("filter-refused-sender"));
+
                 (await client.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("250");
                 (await client.CommandAsync("RCPT TO:<x@refused.test>")).Should().StartWith("550");
                 (await client.CommandAsync("RSET")).Should().StartWith("250");
 
-                // Session scope + the RSET transaction's scope: the second is gone while the session goes on.
-                await tracker.WaitForDisposalsAsync(1).WaitAsync(TimeSpan.FromSeconds(20));
-                tracker.DisposedContexts.Should().ContainSingle().Which.Should().Be(tracker.ContextOf("filter-mail#0"));
+                // The RSET transaction's scope is gone while the session goes on.
+                await tracker.WaitForDisposalsAsync(2).WaitAsync(TimeSpan.FromSeconds(20));
+                tracker.DisposedContexts.Should().Contain(tracker.ContextOf("filter-mail#0")).And.HaveCount(2);
 
-                // A new transaction gets a new filter (it refuses a second MAIL on the same instance) and a new context.
+                // A new transaction gets a new filter (one that saw a MAIL refuses another) and a new context.
                 await SendMessageAsync(client, "after rset");
                 (await client.CommandAsync("QUIT")).Should().StartWith("221");
             }
 
-            await tracker.WaitForDisposalsAsync(3).WaitAsync(TimeSpan.FromSeconds(20));
-            tracker.CreatedContexts.Should().HaveCount(3);
+            // The session's scope and three transactions' scopes, all disposed.
+            await tracker.WaitForDisposalsAsync(4).WaitAsync(TimeSpan.FromSeconds(20));
+            tracker.CreatedContexts.Should().HaveCount(4);
             tracker.DisposedContexts.Should().BeEquivalentTo(tracker.CreatedContexts);
         }
         finally
