@@ -255,4 +255,65 @@ public sealed class ScopedServicesTests : IDisposable
         public ValueTask<SmtpReply> CheckRecipientAsync(SmtpSession session, SmtpEnvelope envelope, SmtpRecipient recipient, CancellationToken cancellationToken)
             => ValueTask.FromResult(SmtpReply.RecipientOk);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_scoped_store_that_cannot_be_created_is_a_failing_store_451_and_the_session_goes_on()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Development" });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSmtpServer(o => o.Endpoints.Add(new SmtpEndpointOptions { Address = "127.0.0.1:0" }))
+            .UseMessageStore<UnbuildableStore>(ServiceLifetime.Scoped)
+            .UseSessionHandler<UnbuildableHandler>(ServiceLifetime.Transient);
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var server = host.Services.GetRequiredService<SmtpServer>();
+            await using var client = await RawSmtpClient.ConnectAsync(server.ListeningEndPoints[0]);
+
+            // The handler cannot be created: the hook failed, so the connection gets 421 instead of the greeting.
+            (await client.ReadReplyAsync()).Should().StartWith("421 4.3.0");
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+
+        var storeOnly = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Development" });
+        storeOnly.Logging.ClearProviders();
+        storeOnly.Services.AddSmtpServer(o => o.Endpoints.Add(new SmtpEndpointOptions { Address = "127.0.0.1:0" }))
+            .UseMessageStore<UnbuildableStore>(ServiceLifetime.Scoped);
+        using var second = storeOnly.Build();
+        await second.StartAsync();
+        try
+        {
+            await using var client = await ConnectAsync(second);
+            (await client.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("250");
+            (await client.CommandAsync("RCPT TO:<b@s.test>")).Should().StartWith("250");
+            (await client.CommandAsync("DATA")).Should().StartWith("354");
+            (await client.CommandAsync("Subject: x\r\n\r\nx\r\n.")).Should().StartWith("451");
+            (await client.CommandAsync("NOOP")).Should().StartWith("250");
+        }
+        finally
+        {
+            await second.StopAsync();
+        }
+    }
+
+    private sealed class UnbuildableStore : StartTls.Smtp.Storage.IMessageStore
+    {
+        public UnbuildableStore() => throw new InvalidOperationException("no database");
+
+        public ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
+    }
+
+    private sealed class UnbuildableHandler : ISessionHandler
+    {
+        public UnbuildableHandler() => throw new InvalidOperationException("no database");
+
+        public ValueTask<SmtpReply?> OnConnectedAsync(SmtpSession session, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public ValueTask OnClosedAsync(SmtpSession session) => throw new NotSupportedException();
+    }
 }
