@@ -34,6 +34,9 @@ builder.Logging.ClearProviders()
     {
         o.SingleLine = true;
         o.TimestampFormat = "HH:mm:ss ";
+
+        // A session's events carry its id and the client's address in a logging scope, not in each message.
+        o.IncludeScopes = true;
     })
     .SetMinimumLevel(LogLevel.Information);
 if (flags.LogLevel is { } level)

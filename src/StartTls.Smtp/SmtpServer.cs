@@ -61,9 +61,19 @@ public sealed class SmtpServer : IAsyncDisposable
     public SmtpServer(SmtpServerOptions options, IMessageStore messageStore, IMailboxFilter? mailboxFilter = null,
         ISessionHandler? sessionHandler = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
         IMeterFactory? meterFactory = null)
+        : this(options, new FixedExtensions(messageStore ?? throw new ArgumentNullException(nameof(messageStore)),
+            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler), loggerFactory, timeProvider, meterFactory)
+    {
+    }
+
+    /// <summary>
+    /// Creates a server whose sessions take their extension points from <paramref name="extensions"/> (the hosting
+    /// layer's: a dependency-injection scope per session and per transaction).
+    /// </summary>
+    internal SmtpServer(SmtpServerOptions options, IExtensionScopes extensions, ILoggerFactory? loggerFactory,
+        TimeProvider? timeProvider, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(messageStore);
         var validation = SmtpServerOptionsValidator.Instance.Validate(Options.DefaultName, options);
         if (validation.Failed)
         {
@@ -83,8 +93,7 @@ public sealed class SmtpServer : IAsyncDisposable
         var limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerIp, options.StressThreshold, Logger, clock.Time);
         var metrics = new SmtpMetrics(meterFactory, serverName) { StressProbe = () => limiter.UnderStress ? 1 : 0 };
         var heartbeat = new DeadlineHeartbeat(clock, ex => Log.HeartbeatCallbackFailed(logger, ex), () => limiter.UnderStress);
-        _services = new ServerServices(new ProtocolSettings(options, serverName), messageStore,
-            mailboxFilter ?? AcceptAllMailboxFilter.Instance, sessionHandler, Logger, Tls.TlsSettings.Create(options.Tls, clock.Time),
+        _services = new ServerServices(new ProtocolSettings(options, serverName), extensions, Logger, Tls.TlsSettings.Create(options.Tls, clock.Time),
             clock, heartbeat, metrics, limiter);
     }
 

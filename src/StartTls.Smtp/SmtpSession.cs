@@ -67,6 +67,16 @@ public sealed class SmtpSession
         (true, true, true) => "ESMTPSA",
     };
 
+    /// <summary>
+    /// The services of the current scope when the server was registered with <c>AddSmtpServer</c>: during a mail
+    /// transaction (from <c>MAIL</c> to the reply to its content, <c>RSET</c> or the close) the transaction's scope,
+    /// else the session's; <see langword="null"/> for a server created with instances (its constructor), and once the
+    /// session has closed.
+    /// For code the container does not create per session, such as an <c>IPasswordAuthenticator</c> or a singleton
+    /// filter, that needs a scoped service (a <c>DbContext</c>). Do not keep it beyond the call it was read in.
+    /// </summary>
+    public IServiceProvider? Services { get; internal set; }
+
     /// <summary>Application state for this connection; the server never reads it.</summary>
     public IDictionary<object, object?> Items => _items ??= [];
 }

@@ -5,10 +5,23 @@ using Microsoft.Extensions.Logging;
 namespace StartTls.Smtp.Diagnostics;
 
 /// <summary>
-/// The server's log events, source-generated. Nothing here takes message content, passwords or SASL data.
+/// The server's log events, source-generated. Nothing here takes message content, passwords or SASL data. The events
+/// of a connection are written inside its scope (<see cref="BeginConnectionScope"/>), which carries the session id and
+/// the client's address: a provider with scopes on (for example the console's <c>IncludeScopes</c>) shows them.
 /// </summary>
 internal static partial class Log
 {
+    /// <inheritdoc cref="BeginConnectionScope" />
+    private static readonly Func<ILogger, string, EndPoint?, IDisposable?> ConnectionScope =
+        LoggerMessage.DefineScope<string, EndPoint?>("SMTP session {SessionId} from {RemoteEndPoint}");
+
+    /// <summary>
+    /// Opens the scope every event of one connection is written in (including the application's, from its hooks and
+    /// store): <c>SessionId</c> and <c>RemoteEndPoint</c>. One per connection, instead of the id in every message.
+    /// </summary>
+    public static IDisposable? BeginConnectionScope(ILogger logger, string sessionId, EndPoint? remoteEndPoint)
+        => ConnectionScope(logger, sessionId, remoteEndPoint);
+
     [LoggerMessage(1, LogLevel.Information, "SMTP server listening on {EndPoint}")]
     public static partial void Listening(ILogger logger, EndPoint endPoint);
 
@@ -48,11 +61,11 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Information, "Stress mode off: {Count} connection(s) open")]
     public static partial void StressEnded(ILogger logger, int count);
 
-    [LoggerMessage(10, LogLevel.Debug, "[{SessionId}] Connection from {RemoteEndPoint} to {LocalEndPoint}")]
-    public static partial void ConnectionOpened(ILogger logger, string sessionId, EndPoint? remoteEndPoint, EndPoint? localEndPoint);
+    [LoggerMessage(10, LogLevel.Debug, "Connection from {RemoteEndPoint} to {LocalEndPoint}")]
+    public static partial void ConnectionOpened(ILogger logger, EndPoint? remoteEndPoint, EndPoint? localEndPoint);
 
-    [LoggerMessage(11, LogLevel.Debug, "[{SessionId}] Connection closed after {Messages} message(s)")]
-    public static partial void ConnectionClosed(ILogger logger, string sessionId, int messages);
+    [LoggerMessage(11, LogLevel.Debug, "Connection closed after {Messages} message(s)")]
+    public static partial void ConnectionClosed(ILogger logger, int messages);
 
     [LoggerMessage(12, LogLevel.Warning, "Refused connection from {RemoteAddress}: {Reason}")]
     public static partial void ConnectionLimited(ILogger logger, IPAddress? remoteAddress, string reason);
@@ -60,58 +73,61 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "Refused {Count} more connection(s) in {Interval}, the last from {RemoteAddress}: {Reason}")]
     public static partial void ConnectionsLimited(ILogger logger, long count, TimeSpan interval, IPAddress? remoteAddress, string reason);
 
-    [LoggerMessage(13, LogLevel.Information, "[{SessionId}] Connection refused by the session handler with {Code}")]
-    public static partial void ConnectionRefusedByHandler(ILogger logger, string sessionId, int code);
+    [LoggerMessage(13, LogLevel.Information, "Connection refused by the session handler with {Code}")]
+    public static partial void ConnectionRefusedByHandler(ILogger logger, int code);
 
-    [LoggerMessage(14, LogLevel.Debug, "[{SessionId}] Connection ended by an I/O error")]
-    public static partial void ConnectionError(ILogger logger, string sessionId, Exception exception);
+    [LoggerMessage(14, LogLevel.Debug, "Connection ended by an I/O error")]
+    public static partial void ConnectionError(ILogger logger, Exception exception);
 
-    [LoggerMessage(15, LogLevel.Error, "[{SessionId}] Unexpected error; replied 421 and closed the connection")]
-    public static partial void UnexpectedError(ILogger logger, string sessionId, Exception exception);
+    [LoggerMessage(15, LogLevel.Error, "Unexpected error; replied 421 and closed the connection")]
+    public static partial void UnexpectedError(ILogger logger, Exception exception);
 
-    [LoggerMessage(20, LogLevel.Warning, "[{SessionId}] Early talker: the client sent data before the greeting")]
-    public static partial void EarlyTalker(ILogger logger, string sessionId);
+    [LoggerMessage(20, LogLevel.Warning, "Early talker: the client sent data before the greeting")]
+    public static partial void EarlyTalker(ILogger logger);
 
-    [LoggerMessage(21, LogLevel.Information, "[{SessionId}] Timeout while waiting for {Phase}")]
-    public static partial void Timeout(ILogger logger, string sessionId, string phase);
+    [LoggerMessage(21, LogLevel.Information, "Timeout while waiting for {Phase}")]
+    public static partial void Timeout(ILogger logger, string phase);
 
-    [LoggerMessage(22, LogLevel.Warning, "[{SessionId}] Too many errors; closing")]
-    public static partial void TooManyErrors(ILogger logger, string sessionId);
+    [LoggerMessage(22, LogLevel.Warning, "Too many errors; closing")]
+    public static partial void TooManyErrors(ILogger logger);
 
-    [LoggerMessage(23, LogLevel.Warning, "[{SessionId}] Protocol violation: {Violation}")]
-    public static partial void ProtocolViolation(ILogger logger, string sessionId, string violation);
+    [LoggerMessage(23, LogLevel.Warning, "Protocol violation: {Violation}")]
+    public static partial void ProtocolViolation(ILogger logger, string violation);
 
-    [LoggerMessage(24, LogLevel.Information, "[{SessionId}] Line too long; discarded")]
-    public static partial void LineTooLong(ILogger logger, string sessionId);
+    [LoggerMessage(24, LogLevel.Information, "Line too long; discarded")]
+    public static partial void LineTooLong(ILogger logger);
 
-    [LoggerMessage(40, LogLevel.Debug, "[{SessionId}] TLS established: {Tls}, server name {ServerName}")]
-    public static partial void TlsEstablished(ILogger logger, string sessionId, string tls, string? serverName);
+    [LoggerMessage(40, LogLevel.Debug, "TLS established: {Tls}, server name {ServerName}")]
+    public static partial void TlsEstablished(ILogger logger, string tls, string? serverName);
 
-    [LoggerMessage(41, LogLevel.Information, "[{SessionId}] TLS handshake failed: {Reason}; connection closed")]
-    public static partial void TlsHandshakeFailed(ILogger logger, string sessionId, string reason);
+    [LoggerMessage(41, LogLevel.Information, "TLS handshake failed: {Reason}; connection closed")]
+    public static partial void TlsHandshakeFailed(ILogger logger, string reason);
 
-    [LoggerMessage(50, LogLevel.Information, "[{SessionId}] Authenticated with {Mechanism}")]
-    public static partial void Authenticated(ILogger logger, string sessionId, string mechanism);
+    [LoggerMessage(50, LogLevel.Information, "Authenticated with {Mechanism}")]
+    public static partial void Authenticated(ILogger logger, string mechanism);
 
-    [LoggerMessage(51, LogLevel.Information, "[{SessionId}] Authentication with {Mechanism} failed")]
-    public static partial void AuthenticationFailed(ILogger logger, string sessionId, string mechanism);
+    [LoggerMessage(51, LogLevel.Information, "Authentication with {Mechanism} failed")]
+    public static partial void AuthenticationFailed(ILogger logger, string mechanism);
 
 
-    [LoggerMessage(30, LogLevel.Information, "[{SessionId}] Message accepted: {Size} octets for {Recipients} recipient(s)")]
-    public static partial void MessageAccepted(ILogger logger, string sessionId, long size, int recipients);
+    [LoggerMessage(30, LogLevel.Information, "Message accepted: {Size} octets for {Recipients} recipient(s)")]
+    public static partial void MessageAccepted(ILogger logger, long size, int recipients);
 
-    [LoggerMessage(31, LogLevel.Information, "[{SessionId}] Message refused with {Code}: {Reason}")]
-    public static partial void MessageRefused(ILogger logger, string sessionId, int code, string reason);
+    [LoggerMessage(31, LogLevel.Information, "Message refused with {Code}: {Reason}")]
+    public static partial void MessageRefused(ILogger logger, int code, string reason);
 
-    [LoggerMessage(32, LogLevel.Error, "[{SessionId}] The message store failed; replied 451")]
-    public static partial void StoreFailed(ILogger logger, string sessionId, Exception exception);
+    [LoggerMessage(32, LogLevel.Error, "The message store failed; replied 451")]
+    public static partial void StoreFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(33, LogLevel.Error, "[{SessionId}] The {Hook} failed; replied {Code}")]
-    public static partial void HookFailed(ILogger logger, string sessionId, string hook, int code, Exception exception);
+    [LoggerMessage(33, LogLevel.Error, "The {Hook} failed; replied {Code}")]
+    public static partial void HookFailed(ILogger logger, string hook, int code, Exception exception);
 
-    [LoggerMessage(36, LogLevel.Error, "[{SessionId}] The {Hook} failed")]
-    public static partial void NotificationFailed(ILogger logger, string sessionId, string hook, Exception exception);
+    [LoggerMessage(37, LogLevel.Warning, "Disposing the services of a session or transaction failed")]
+    public static partial void ScopeDisposeFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(35, LogLevel.Warning, "[{SessionId}] The message store returned before reading the whole message; replied 451")]
-    public static partial void StoreDidNotReadAll(ILogger logger, string sessionId);
+    [LoggerMessage(36, LogLevel.Error, "The {Hook} failed")]
+    public static partial void NotificationFailed(ILogger logger, string hook, Exception exception);
+
+    [LoggerMessage(35, LogLevel.Warning, "The message store returned before reading the whole message; replied 451")]
+    public static partial void StoreDidNotReadAll(ILogger logger);
 }

@@ -20,6 +20,18 @@ public static class SmtpServerBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Uses <typeparamref name="TStore"/>, registered with <paramref name="lifetime"/>, as the message store. A scoped
+    /// (or transient) store is resolved in each mail transaction's own scope, so it may take a scoped <c>DbContext</c>.
+    /// </summary>
+    /// <typeparam name="TStore">The store type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="lifetime">The store's lifetime; <see cref="ServiceLifetime.Scoped"/> means one per mail transaction.</param>
+    /// <returns>The builder.</returns>
+    public static ISmtpServerBuilder UseMessageStore<TStore>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
+        where TStore : class, IMessageStore
+        => Use<IMessageStore, TStore>(builder, lifetime);
+
     /// <summary>Uses <paramref name="store"/> as the message store.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="store">The store instance.</param>
@@ -45,6 +57,18 @@ public static class SmtpServerBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Uses <typeparamref name="TFilter"/>, registered with <paramref name="lifetime"/>, to accept or refuse senders and
+    /// recipients. A scoped (or transient) filter is resolved once in each mail transaction's own scope.
+    /// </summary>
+    /// <typeparam name="TFilter">The filter type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="lifetime">The filter's lifetime; <see cref="ServiceLifetime.Scoped"/> means one per mail transaction.</param>
+    /// <returns>The builder.</returns>
+    public static ISmtpServerBuilder UseMailboxFilter<TFilter>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
+        where TFilter : class, IMailboxFilter
+        => Use<IMailboxFilter, TFilter>(builder, lifetime);
+
     /// <summary>Uses <typeparamref name="THandler"/>, resolved as a singleton, for the connect and close hooks.</summary>
     /// <typeparam name="THandler">The handler type.</typeparam>
     /// <param name="builder">The builder.</param>
@@ -55,6 +79,28 @@ public static class SmtpServerBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton<THandler>();
         builder.Services.Replace(ServiceDescriptor.Singleton<ISessionHandler>(static sp => sp.GetRequiredService<THandler>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Uses <typeparamref name="THandler"/>, registered with <paramref name="lifetime"/>, for the connect and close
+    /// hooks. A scoped (or transient) handler is resolved once in each session's scope: the same object at connect and close.
+    /// </summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="lifetime">The handler's lifetime; <see cref="ServiceLifetime.Scoped"/> means one per session.</param>
+    /// <returns>The builder.</returns>
+    public static ISmtpServerBuilder UseSessionHandler<THandler>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
+        where THandler : class, ISessionHandler
+        => Use<ISessionHandler, THandler>(builder, lifetime);
+
+    private static ISmtpServerBuilder Use<TService, TImplementation>(ISmtpServerBuilder builder, ServiceLifetime lifetime)
+        where TService : class
+        where TImplementation : class, TService
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAdd(ServiceDescriptor.Describe(typeof(TImplementation), typeof(TImplementation), lifetime));
+        builder.Services.Replace(ServiceDescriptor.Describe(typeof(TService), static sp => sp.GetRequiredService<TImplementation>(), lifetime));
         return builder;
     }
 }

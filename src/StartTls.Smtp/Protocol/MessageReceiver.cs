@@ -152,24 +152,33 @@ internal sealed partial class MessageReceiver : IDisposable
         }
 
         _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
+        var activity = connection.TransactionActivity;
         switch (_contentEnd)
         {
             case ContentEnd.TimedOut:
+                SmtpActivities.Fail(activity, "timeout");
                 connection.OnTimeout(TimeoutPhase.Content);
                 return ConnectionAction.Close;
             case ContentEnd.Aborted:
                 // Never a 250 for a message the store was told to drop.
-                Log.MessageRefused(_services.Logger, _session.Id, Replies.ShuttingDown.Code, "the session was aborted");
+                Log.MessageRefused(_services.Logger, Replies.ShuttingDown.Code, "the session was aborted");
+                SmtpActivities.Fail(activity, "aborted");
+                SmtpActivities.Fail(connection.Activity, "aborted");
                 connection.WriteFarewell(Replies.ShuttingDown);
                 return ConnectionAction.Close;
             case ContentEnd.Disconnected:
+                SmtpActivities.Fail(activity, "disconnected");
+                SmtpActivities.Fail(connection.Activity, "disconnected");
                 return ConnectionAction.Close;
             case ContentEnd.Nul:
+                SmtpActivities.Fail(activity, "nul_in_data");
                 return connection.Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
             case ContentEnd.BareLineEnding:
+                SmtpActivities.Fail(activity, "bare_line_ending_in_data");
                 return connection.Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
             case ContentEnd.Completed when SizeExceeded:
-                Log.MessageRefused(_services.Logger, _session.Id, Replies.MessageTooLarge.Code, "over the size limit");
+                Log.MessageRefused(_services.Logger, Replies.MessageTooLarge.Code, "over the size limit");
+                SmtpActivities.MessageReplied(activity, Replies.MessageTooLarge.Code, Size);
                 connection.Write(Replies.MessageTooLarge);
 
                 // A BDAT chunk over the limit ends the message at its last octet; unless it was LAST, the client may
@@ -178,11 +187,13 @@ internal sealed partial class MessageReceiver : IDisposable
                 return ConnectionAction.Continue;
             case ContentEnd.Interrupted:
                 // No reply here: the command that came between the chunks runs next, in the failed transaction.
-                Log.MessageRefused(_services.Logger, _session.Id, Replies.BdatTransactionFailed.Code, "a command came before the LAST chunk");
+                Log.MessageRefused(_services.Logger, Replies.BdatTransactionFailed.Code, "a command came before the LAST chunk");
+                SmtpActivities.Fail(activity, "interrupted");
                 TransactionFailed = true;
                 return ConnectionAction.Continue;
             default:
-                Log.MessageRefused(_services.Logger, _session.Id, Replies.DataLineTooLong.Code, "line too long");
+                Log.MessageRefused(_services.Logger, Replies.DataLineTooLong.Code, "line too long");
+                SmtpActivities.MessageReplied(activity, Replies.DataLineTooLong.Code, Size);
                 connection.Write(Replies.DataLineTooLong);
                 return ConnectionAction.Continue;
         }
@@ -341,7 +352,7 @@ internal sealed partial class MessageReceiver : IDisposable
     {
         if (reply.IsPositive && !storeReadAll)
         {
-            Log.StoreDidNotReadAll(_services.Logger, _session.Id);
+            Log.StoreDidNotReadAll(_services.Logger);
             reply = Replies.StoreIncomplete;
         }
 
@@ -350,14 +361,15 @@ internal sealed partial class MessageReceiver : IDisposable
             _session.MessageCount++;
             _services.Metrics.MessagesAccepted.Add(1, _endpoint.MetricTag);
             _services.Metrics.BytesReceived.Add(size, _endpoint.MetricTag);
-            Log.MessageAccepted(_services.Logger, _session.Id, size, envelope.Recipients.Count);
+            Log.MessageAccepted(_services.Logger, size, envelope.Recipients.Count);
         }
         else
         {
             _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
-            Log.MessageRefused(_services.Logger, _session.Id, reply.Code, "refused by the store");
+            Log.MessageRefused(_services.Logger, reply.Code, "refused by the store");
         }
 
+        SmtpActivities.MessageReplied(_connection.TransactionActivity, reply.Code, size);
         _connection.Write(reply);
 
         // A store that says 421 closes the session (RFC 5321 §3.8), as a hook's 421 does.
@@ -369,7 +381,8 @@ internal sealed partial class MessageReceiver : IDisposable
     {
         try
         {
-            return await _services.Store.SaveAsync(_session, envelope, stream, cancellationToken).ConfigureAwait(false) ?? Replies.LocalError;
+            // The store is the transaction's (under a container, resolved in its scope now, at its first use).
+            return await _connection.Transaction!.GetMessageStore().SaveAsync(_session, envelope, stream, cancellationToken).ConfigureAwait(false) ?? Replies.LocalError;
         }
 #pragma warning disable CA1031 // A failing store becomes 451 so the client retries; it must not end the connection.
         catch (Exception ex)
@@ -377,7 +390,7 @@ internal sealed partial class MessageReceiver : IDisposable
         {
             if (!cancellationToken.IsCancellationRequested && ex is not MessageAbortedException)
             {
-                Log.StoreFailed(_services.Logger, _session.Id, ex);
+                Log.StoreFailed(_services.Logger, ex);
             }
 
             return Replies.LocalError;

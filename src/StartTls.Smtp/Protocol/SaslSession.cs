@@ -292,7 +292,7 @@ internal sealed class SaslSession
     {
         _session.AuthenticatedIdentity = identity;
         _session.AuthenticationMechanism = _mechanism?.Name;
-        Log.Authenticated(_services.Logger, _session.Id, _mechanism?.Name ?? "?");
+        Log.Authenticated(_services.Logger, _mechanism?.Name ?? "?");
         _services.Metrics.Authentications.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("result", "success"));
         await NotifyThrottleAsync(true).ConfigureAwait(false);
         _connection.Write(SaslReplies.Succeeded);
@@ -301,7 +301,7 @@ internal sealed class SaslSession
 
     private async ValueTask<ConnectionAction> AuthFailedAsync(SmtpReply? reply)
     {
-        Log.AuthenticationFailed(_services.Logger, _session.Id, _mechanism?.Name ?? "?");
+        Log.AuthenticationFailed(_services.Logger, _mechanism?.Name ?? "?");
         _services.Metrics.Authentications.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("result", "failure"));
         await NotifyThrottleAsync(false).ConfigureAwait(false);
         if (++_failures >= _authentication.MaxFailures)

@@ -1,15 +1,12 @@
 using Microsoft.Extensions.Logging;
 using StartTls.Smtp.Diagnostics;
-using StartTls.Smtp.Storage;
 
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>What every connection of one server shares: settings, extension points, clock, meters and limits.</summary>
 internal sealed class ServerServices(
     ProtocolSettings settings,
-    IMessageStore store,
-    IMailboxFilter filter,
-    ISessionHandler? sessionHandler,
+    IExtensionScopes extensions,
     ILogger logger,
     Tls.TlsSettings? tls,
     ServerClock clock,
@@ -19,11 +16,8 @@ internal sealed class ServerServices(
 {
     public ProtocolSettings Settings { get; } = settings;
 
-    public IMessageStore Store { get; } = store;
-
-    public IMailboxFilter Filter { get; } = filter;
-
-    public ISessionHandler? SessionHandler { get; } = sessionHandler;
+    /// <summary>Opens each session's (and transaction's) session handler, mailbox filter and message store.</summary>
+    public IExtensionScopes Extensions { get; } = extensions;
 
     public ILogger Logger { get; } = logger;
 

@@ -25,7 +25,7 @@ internal sealed partial class SmtpConnection
         catch (Exception ex) when (!_aborted.IsCancellationRequested)
 #pragma warning restore CA1031
         {
-            Log.HookFailed(_services.Logger, _session.Id, kind.Describe(), failureCode, ex);
+            Log.HookFailed(_services.Logger, kind.Describe(), failureCode, ex);
             return onFailure;
         }
     }
@@ -41,7 +41,7 @@ internal sealed partial class SmtpConnection
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Log.NotificationFailed(_services.Logger, _session.Id, kind.Describe(), ex);
+            Log.NotificationFailed(_services.Logger, kind.Describe(), ex);
         }
     }
 }

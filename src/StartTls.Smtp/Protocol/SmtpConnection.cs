@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 using System.IO.Pipelines;
 using StartTls.Smtp.Diagnostics;
@@ -63,6 +64,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private volatile bool _flushing;
     private MessageReceiver? _receiver;
     private SaslSession? _sasl;
+    private ISessionExtensions? _extensions;
+    private ITransactionExtensions? _transactionExtensions;
+    private ISessionHandler? _sessionHandler;
+    private bool _sessionHandlerResolved;
+    private Activity? _activity;
+    private Activity? _transactionActivity;
 
     public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session)
     {
@@ -94,6 +101,15 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     /// <summary>The TLS layer once the handshake has succeeded, else <see langword="null"/>.</summary>
     internal TlsPipe? Tls => _tls;
+
+    /// <summary>The extension points of the open mail transaction; set from <c>MAIL</c> until the transaction ends.</summary>
+    internal ITransactionExtensions? Transaction => _transactionExtensions;
+
+    /// <summary>The span of the open mail transaction, or <see langword="null"/> (none open, or nobody listening).</summary>
+    internal Activity? TransactionActivity => _transactionActivity;
+
+    /// <summary>The span of the session, or <see langword="null"/> when nobody listens.</summary>
+    internal Activity? Activity => _activity;
 
     /// <summary>The AUTH side of the session, created at first need; <see langword="null"/> when AUTH is not configured.</summary>
     private SaslSession? Sasl => _sasl ?? (_settings.Authentication is null ? null : _sasl = new SaslSession(this, _services, _session, _endpoint));
@@ -159,10 +175,15 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// </remarks>
     public async Task RunAsync()
     {
-        Log.ConnectionOpened(_services.Logger, _session.Id, _session.RemoteEndPoint, _session.LocalEndPoint);
+        // Every event of this connection, the application's included, carries the session id and the client's address.
+        using var logScope = Log.BeginConnectionScope(_services.Logger, _session.Id, _session.RemoteEndPoint);
+        _activity = SmtpActivities.StartSession(_session, _endpoint);
+        Log.ConnectionOpened(_services.Logger, _session.RemoteEndPoint, _session.LocalEndPoint);
         _services.Heartbeat.Register(this, ShortestTimeout());
         try
         {
+            _extensions = _services.Extensions.OpenSession();
+            _session.Services = _extensions.Services;
             _silent = _endpoint.ImplicitTls;
             // Implicit TLS (RFC 8314): the handshake comes first and nothing is ever said in plaintext.
             if (_endpoint.ImplicitTls && !await StartTlsAsync(isImplicit: true).ConfigureAwait(false))
@@ -244,6 +265,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                         _ => Violation(Replies.BareCarriageReturn, "bare_cr_in_command", "bare CR in command"),
                     };
 
+                    if (_transactionExtensions is not null && _transaction is null)
+                    {
+                        // The transaction ended without content (RSET, EHLO, a refused MAIL): its scope goes now.
+                        await EndTransactionAsync().ConfigureAwait(false);
+                    }
+
                     if (carried)
                     {
                         // The line ran (it was a view of the carry): give the buffer back.
@@ -280,6 +307,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                     // The chunk's octets follow the BDAT line: they are read as content (or dropped), never as commands.
                     _input.AdvanceTo(buffer.Start);
                     action = await ReceiveChunkAsync(action).ConfigureAwait(false);
+                    if (_transactionExtensions is not null && _transaction is null)
+                    {
+                        // The LAST chunk was answered (or the message ended otherwise): the transaction's scope goes now.
+                        await EndTransactionAsync().ConfigureAwait(false);
+                    }
+
                     if (action == ConnectionAction.Close)
                     {
                         break;
@@ -294,6 +327,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                     // DATA was the last command of its group, so nothing remains in the buffer.
                     _input.AdvanceTo(buffer.Start);
                     action = await ReceiveMessageAsync().ConfigureAwait(false);
+                    await EndTransactionAsync().ConfigureAwait(false);
                     if (action == ConnectionAction.Close)
                     {
                         break;
@@ -320,18 +354,21 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         catch (Exception) when (_abortRequested)
         {
             // Aborted (server stop, or the caller's token): say 421 if the session may still speak, then close.
+            SmtpActivities.Fail(_activity, "aborted");
             await SayFarewellAsync(Replies.ShuttingDown).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or TimeoutException or OperationCanceledException)
         {
-            Log.ConnectionError(_services.Logger, _session.Id, ex);
+            Log.ConnectionError(_services.Logger, ex);
+            SmtpActivities.Fail(_activity, ex.GetType().FullName!);
         }
 #pragma warning disable CA1031 // One broken connection must never take the server down.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             // Our own bug, or the runtime's: the client is told to come back later (go-smtp does the same).
-            Log.UnexpectedError(_services.Logger, _session.Id, ex);
+            Log.UnexpectedError(_services.Logger, ex);
+            SmtpActivities.Fail(_activity, ex.GetType().FullName!);
             await SayFarewellAsync(HandlerFailed).ConfigureAwait(false);
         }
         finally
@@ -344,8 +381,18 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 await _tls.DisposeAsync().ConfigureAwait(false);
             }
 
+            // A transaction cut short (disconnect mid-DATA, abort) ends here; the session's scope outlives the close hook.
+            SmtpActivities.Fail(_transactionActivity, "session_closed");
+            await EndTransactionAsync().ConfigureAwait(false);
             await NotifyClosedAsync().ConfigureAwait(false);
-            Log.ConnectionClosed(_services.Logger, _session.Id, _session.MessageCount);
+            if (_extensions is not null)
+            {
+                _session.Services = null;
+                await DisposeScopeAsync(_extensions).ConfigureAwait(false);
+            }
+
+            Log.ConnectionClosed(_services.Logger, _session.MessageCount);
+            SmtpActivities.StopSession(_activity, _session);
             _completion.TrySetResult();
         }
     }
@@ -395,29 +442,31 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// <summary>Says 421 for a deadline that passed in <paramref name="phase"/>, logs and counts it.</summary>
     internal void OnTimeout(TimeoutPhase phase)
     {
-        Log.Timeout(_services.Logger, _session.Id, phase.Describe());
+        Log.Timeout(_services.Logger, phase.Describe());
+        SmtpActivities.Fail(_activity, "timeout");
         _services.Metrics.Timeouts.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("phase", phase.MetricName()));
         WriteFarewell(Replies.Timeout);
     }
 
     private async ValueTask<bool> AdmitAsync()
     {
-        var handler = _services.SessionHandler;
-        if (handler is not null)
+        // Resolved inside the hook call: a handler that cannot be created is a failing handler (421), not a crash.
+        var refusal = await InvokeHookAsync(HookKind.SessionHandler, (object?)null,
+            static (_, c, ct) => c.SessionHandler() is { } h ? h.OnConnectedAsync(c._session, ct) : default,
+            HandlerFailed, HandlerFailed.Code).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            var refusal = await InvokeHookAsync(HookKind.SessionHandler, handler, static (h, c, ct) => h.OnConnectedAsync(c._session, ct), HandlerFailed, HandlerFailed.Code).ConfigureAwait(false);
-            if (refusal is not null)
-            {
-                Log.ConnectionRefusedByHandler(_services.Logger, _session.Id, refusal.Code);
-                _services.Metrics.ConnectionsRefused.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("reason", "session_handler"));
-                Write(refusal);
-                return false;
-            }
+            Log.ConnectionRefusedByHandler(_services.Logger, refusal.Code);
+            SmtpActivities.Fail(_activity, "session_refused");
+            _services.Metrics.ConnectionsRefused.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("reason", "session_handler"));
+            Write(refusal);
+            return false;
         }
 
         if (_settings.GreetingDelay > TimeSpan.Zero && !_endpoint.ImplicitTls && await IsEarlyTalkerAsync().ConfigureAwait(false))
         {
-            Log.EarlyTalker(_services.Logger, _session.Id);
+            Log.EarlyTalker(_services.Logger);
+            SmtpActivities.Fail(_activity, "early_talker");
             _services.Metrics.Violation("early_talker", _endpoint.MetricTag);
             Write(Replies.EarlyTalker);
             return false;
@@ -626,12 +675,78 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
 
         var error = EnvelopeParser.ParseMail(arguments, _settings, OffersAuth, _session.IsSecure, out var envelope);
-        return error is not null ? Done(Error(error)) : CheckSenderAsync(envelope!);
+        if (error is not null)
+        {
+            return Done(Error(error));
+        }
+
+        BeginTransaction();
+        return CheckSenderAsync(envelope!);
+    }
+
+    /// <summary>
+    /// Opens the transaction's extension points (a scope of its own under a container) and its span, at <c>MAIL</c>:
+    /// the filter that decides on the sender is already the transaction's. A refused sender ends them again.
+    /// </summary>
+    private void BeginTransaction()
+    {
+        Debug.Assert(_transactionExtensions is null, "The previous transaction's scope was ended.");
+        _transactionActivity = SmtpActivities.StartTransaction(_activity, _session, _endpoint);
+        _transactionExtensions = _extensions!.BeginTransaction();
+        _session.Services = _transactionExtensions.Services ?? _session.Services;
+    }
+
+    /// <summary>
+    /// Ends the transaction's span and extension points, if a transaction is open: after the reply to its content,
+    /// at RSET or a new greeting, when its sender was refused, or when the session closes. Not an async method, so
+    /// the session's span is current again for the caller.
+    /// </summary>
+    private ValueTask EndTransactionAsync()
+    {
+        var extensions = _transactionExtensions;
+        if (extensions is null)
+        {
+            return default;
+        }
+
+        _transactionExtensions = null;
+        _session.Services = _extensions?.Services;
+        SmtpActivities.StopTransaction(_transactionActivity, _activity);
+        _transactionActivity = null;
+        return DisposeScopeAsync(extensions);
+    }
+
+    /// <summary>Disposes a session's or transaction's extension points; a failure is logged, never rethrown.</summary>
+    private async ValueTask DisposeScopeAsync(IAsyncDisposable scope)
+    {
+        try
+        {
+            await scope.DisposeAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The application's Dispose failing must not end the session or the server.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.ScopeDisposeFailed(_services.Logger, ex);
+        }
+    }
+
+    /// <summary>The session handler, resolved once per session, so that a transient one is the same at connect and at close.</summary>
+    private ISessionHandler? SessionHandler()
+    {
+        if (!_sessionHandlerResolved)
+        {
+            // Set first: a handler that cannot be created fails once, not at connect and again at close.
+            _sessionHandlerResolved = true;
+            _sessionHandler = _extensions!.GetSessionHandler();
+        }
+
+        return _sessionHandler;
     }
 
     private async ValueTask<ConnectionAction> CheckSenderAsync(SmtpEnvelope envelope)
     {
-        var reply = await InvokeHookAsync(HookKind.MailboxFilter, envelope, static (e, c, ct) => c._services.Filter.CheckSenderAsync(c._session, e, ct), Replies.LocalError, Replies.LocalError.Code).ConfigureAwait(false)
+        var reply = await InvokeHookAsync(HookKind.MailboxFilter, envelope, static (e, c, ct) => c._transactionExtensions!.GetMailboxFilter().CheckSenderAsync(c._session, e, ct), Replies.LocalError, Replies.LocalError.Code).ConfigureAwait(false)
             ?? Replies.LocalError;
 
         if (!reply.IsPositive)
@@ -668,7 +783,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private async ValueTask<ConnectionAction> CheckRecipientAsync(SmtpEnvelope transaction, SmtpRecipient recipient)
     {
-        var reply = await InvokeHookAsync(HookKind.MailboxFilter, (transaction, recipient), static (s, c, ct) => c._services.Filter.CheckRecipientAsync(c._session, s.transaction, s.recipient, ct), Replies.LocalError, Replies.LocalError.Code).ConfigureAwait(false)
+        var reply = await InvokeHookAsync(HookKind.MailboxFilter, (transaction, recipient), static (s, c, ct) => c._transactionExtensions!.GetMailboxFilter().CheckRecipientAsync(c._session, s.transaction, s.recipient, ct), Replies.LocalError, Replies.LocalError.Code).ConfigureAwait(false)
             ?? Replies.LocalError;
 
         if (!reply.IsPositive)
@@ -677,6 +792,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
 
         transaction.AddRecipient(recipient);
+        _transactionActivity?.SetTag("smtp.message.recipients", transaction.Recipients.Count);
         return Reply(reply);
     }
 
@@ -822,7 +938,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (result.Pipe is null)
         {
             var (kind, failure) = _shutdownRequested ? (TlsFailureKind.Closed, "closed: server shutting down") : (result.FailureKind, result.Failure!);
-            Log.TlsHandshakeFailed(_services.Logger, _session.Id, failure);
+            Log.TlsHandshakeFailed(_services.Logger, failure);
+            SmtpActivities.Fail(_activity, "tls_" + TlsFailureTag(kind));
             _services.Metrics.TlsHandshakeFailures.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("reason", TlsFailureTag(kind)));
             return false;
         }
@@ -839,7 +956,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _bdatFailed = false;
         _lines = default;
         _sasl?.Reset();
-        Log.TlsEstablished(_services.Logger, _session.Id, result.Info!.ToString(), result.Info.ServerName);
+        Log.TlsEstablished(_services.Logger, result.Info!.ToString(), result.Info.ServerName);
+        SmtpActivities.TlsEstablished(_activity, result.Info);
         _services.Metrics.TlsHandshakes.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("protocol", SmtpTlsInfo.ProtocolName(result.Info.Protocol)));
         return true;
     }
@@ -854,7 +972,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private ConnectionAction OnLineTooLong(bool authLine)
     {
-        Log.LineTooLong(_services.Logger, _session.Id);
+        Log.LineTooLong(_services.Logger);
         _services.Metrics.Violation("line_too_long", _endpoint.MetricTag);
         if (authLine)
         {
@@ -904,7 +1022,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// <summary>Refuses a protocol violation and closes: logs the description, counts the snake_case kind.</summary>
     internal ConnectionAction Violation(SmtpReply reply, string kind, string description)
     {
-        Log.ProtocolViolation(_services.Logger, _session.Id, description);
+        Log.ProtocolViolation(_services.Logger, description);
+        SmtpActivities.Fail(_activity, kind);
         _services.Metrics.Violation(kind, _endpoint.MetricTag);
         Write(reply);
         return ConnectionAction.Close;
@@ -928,7 +1047,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         if (++_errors >= _settings.MaxBadCommands)
         {
-            Log.TooManyErrors(_services.Logger, _session.Id);
+            Log.TooManyErrors(_services.Logger);
+            SmtpActivities.Fail(_activity, "too_many_errors");
             WriteFarewell(Replies.TooManyErrors);
             return ConnectionAction.Close;
         }
@@ -1052,19 +1172,24 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
     private async ValueTask NotifyClosedAsync()
     {
-        if (_services.SessionHandler is { } handler)
+        if (_extensions is null)
         {
-            // The close hook runs even after an abort: it gets a token of its own that is never cancelled.
-            try
+            return;
+        }
+
+        // The close hook runs even after an abort: it gets a token of its own that is never cancelled.
+        try
+        {
+            if (SessionHandler() is { } handler)
             {
                 await handler.OnClosedAsync(_session).ConfigureAwait(false);
             }
+        }
 #pragma warning disable CA1031 // A failing close hook is logged, never rethrown into the accept loop.
-            catch (Exception ex)
+        catch (Exception ex)
 #pragma warning restore CA1031
-            {
-                Log.NotificationFailed(_services.Logger, _session.Id, HookKind.SessionHandler.Describe(), ex);
-            }
+        {
+            Log.NotificationFailed(_services.Logger, HookKind.SessionHandler.Describe(), ex);
         }
     }
 }
