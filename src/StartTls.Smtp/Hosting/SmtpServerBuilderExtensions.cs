@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StartTls.Smtp.Storage;
@@ -5,13 +6,17 @@ using StartTls.Smtp.Storage;
 namespace StartTls.Smtp.Hosting;
 
 /// <summary>Chooses the server's message store, mailbox filter and session handler.</summary>
+/// <remarks>
+/// The container creates the generic type arguments through their public constructors; the annotations tell the trimmer
+/// and the Native AOT compiler to keep those constructors.
+/// </remarks>
 public static class SmtpServerBuilderExtensions
 {
     /// <summary>Uses <typeparamref name="TStore"/>, resolved from the container as a singleton, as the message store.</summary>
     /// <typeparam name="TStore">The store type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseMessageStore<TStore>(this ISmtpServerBuilder builder)
+    public static ISmtpServerBuilder UseMessageStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStore>(this ISmtpServerBuilder builder)
         where TStore : class, IMessageStore
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -36,7 +41,7 @@ public static class SmtpServerBuilderExtensions
     /// <typeparam name="TFilter">The filter type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseMailboxFilter<TFilter>(this ISmtpServerBuilder builder)
+    public static ISmtpServerBuilder UseMailboxFilter<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFilter>(this ISmtpServerBuilder builder)
         where TFilter : class, IMailboxFilter
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -49,7 +54,7 @@ public static class SmtpServerBuilderExtensions
     /// <typeparam name="THandler">The handler type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseSessionHandler<THandler>(this ISmtpServerBuilder builder)
+    public static ISmtpServerBuilder UseSessionHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this ISmtpServerBuilder builder)
         where THandler : class, ISessionHandler
     {
         ArgumentNullException.ThrowIfNull(builder);
