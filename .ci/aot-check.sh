@@ -68,8 +68,10 @@ token="aot-check-$$-$RANDOM$RANDOM"
 echo "== aot-check: starting the native server on 127.0.0.1:$port"
 # Its own working directory: the development certificate is written to ./.dev-certs there.
 mkdir -p "$work/run"
-(cd "$work/run" && exec "$binary" --listen "127.0.0.1:$port" --maildir "$maildir" --user alice:secret) \
-    >"$work/server.log" 2>&1 &
+# Two settings come from the environment, through the source-generated configuration binder: the server name (checked
+# in the greeting) and a nested TLS option, the OpenSSL buffer release, whose private-field access then runs natively.
+(cd "$work/run" && Smtp__ServerName=aot-check.test Smtp__Tls__ReleaseIdleBuffers=true \
+    exec "$binary" --listen "127.0.0.1:$port" --maildir "$maildir" --user alice:secret) >"$work/server.log" 2>&1 &
 server_pid=$!
 
 # Waits for the 220 greeting: at most 30 s, polling every 0.1 s.
@@ -85,6 +87,7 @@ for _ in $(seq 1 300); do
 done
 [[ -n "$greeting" ]] || fail "no 220 greeting on 127.0.0.1:$port within 30 s"
 echo "   greeting: ${greeting%$'\r'}"
+[[ $greeting == "220 aot-check.test "* ]] || fail "the greeting does not carry Smtp__ServerName: configuration binding is broken"
 
 echo "== aot-check: delivering one message over STARTTLS with AUTH (swaks)"
 if ! timeout 60 swaks --server "127.0.0.1:$port" --from a@c.test --to b@s.test -tls -au alice -ap secret \
