@@ -44,6 +44,7 @@ if (flags.LogLevel is { } level)
     builder.Logging.AddFilter(category: null, level);
 }
 
+// Bound by the configuration binding source generator (see the csproj), so the Native AOT build binds as the JIT build does.
 builder.Services.Configure<SmtpServerOptions>(builder.Configuration.GetSection("Smtp"));
 
 // TLS out of the box: without --cert (and without a certificate in configuration), a development certificate.

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StartTls.Smtp.Storage;
@@ -5,13 +6,17 @@ using StartTls.Smtp.Storage;
 namespace StartTls.Smtp.Hosting;
 
 /// <summary>Chooses the server's message store, mailbox filter and session handler.</summary>
+/// <remarks>
+/// The container creates the generic type arguments through their public constructors; the annotations tell the trimmer
+/// and the Native AOT compiler to keep those constructors.
+/// </remarks>
 public static class SmtpServerBuilderExtensions
 {
     /// <summary>Uses <typeparamref name="TStore"/>, resolved from the container as a singleton, as the message store.</summary>
     /// <typeparam name="TStore">The store type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseMessageStore<TStore>(this ISmtpServerBuilder builder)
+    public static ISmtpServerBuilder UseMessageStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStore>(this ISmtpServerBuilder builder)
         where TStore : class, IMessageStore
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -28,7 +33,7 @@ public static class SmtpServerBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="lifetime">The store's lifetime; <see cref="ServiceLifetime.Scoped"/> means one per mail transaction.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseMessageStore<TStore>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
+    public static ISmtpServerBuilder UseMessageStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStore>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
         where TStore : class, IMessageStore
         => Use<IMessageStore, TStore>(builder, lifetime);
 
@@ -48,7 +53,7 @@ public static class SmtpServerBuilderExtensions
     /// <typeparam name="TFilter">The filter type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseMailboxFilter<TFilter>(this ISmtpServerBuilder builder)
+    public static ISmtpServerBuilder UseMailboxFilter<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFilter>(this ISmtpServerBuilder builder)
         where TFilter : class, IMailboxFilter
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -65,7 +70,7 @@ public static class SmtpServerBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="lifetime">The filter's lifetime; <see cref="ServiceLifetime.Scoped"/> means one per mail transaction.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseMailboxFilter<TFilter>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
+    public static ISmtpServerBuilder UseMailboxFilter<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFilter>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
         where TFilter : class, IMailboxFilter
         => Use<IMailboxFilter, TFilter>(builder, lifetime);
 
@@ -73,7 +78,7 @@ public static class SmtpServerBuilderExtensions
     /// <typeparam name="THandler">The handler type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseSessionHandler<THandler>(this ISmtpServerBuilder builder)
+    public static ISmtpServerBuilder UseSessionHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this ISmtpServerBuilder builder)
         where THandler : class, ISessionHandler
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -90,11 +95,11 @@ public static class SmtpServerBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="lifetime">The handler's lifetime; <see cref="ServiceLifetime.Scoped"/> means one per session.</param>
     /// <returns>The builder.</returns>
-    public static ISmtpServerBuilder UseSessionHandler<THandler>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
+    public static ISmtpServerBuilder UseSessionHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this ISmtpServerBuilder builder, ServiceLifetime lifetime)
         where THandler : class, ISessionHandler
         => Use<ISessionHandler, THandler>(builder, lifetime);
 
-    private static ISmtpServerBuilder Use<TService, TImplementation>(ISmtpServerBuilder builder, ServiceLifetime lifetime)
+    private static ISmtpServerBuilder Use<TService, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(ISmtpServerBuilder builder, ServiceLifetime lifetime)
         where TService : class
         where TImplementation : class, TService
     {
