@@ -114,4 +114,16 @@ internal static partial class Log
 
     [LoggerMessage(35, LogLevel.Warning, "[{SessionId}] The message store returned before reading the whole message; replied 451")]
     public static partial void StoreDidNotReadAll(ILogger logger, string sessionId);
+
+    [LoggerMessage(70, LogLevel.Information, "[{SessionId}] PROXY v{Version} header from {Proxy}: client {RemoteEndPoint}, connected to {LocalEndPoint}")]
+    public static partial void ProxyHeaderAccepted(ILogger logger, string sessionId, int version, EndPoint? proxy, EndPoint? remoteEndPoint, EndPoint? localEndPoint);
+
+    [LoggerMessage(71, LogLevel.Debug, "[{SessionId}] PROXY v{Version} header from {Proxy} without a client address (LOCAL or UNKNOWN); the connection's own addresses stand")]
+    public static partial void ProxyHeaderLocal(ILogger logger, string sessionId, int version, EndPoint? proxy);
+
+    [LoggerMessage(72, LogLevel.Warning, "[{SessionId}] No valid PROXY protocol header from trusted source {Proxy}; connection closed without a reply")]
+    public static partial void ProxyHeaderInvalid(ILogger logger, string sessionId, EndPoint? proxy);
+
+    [LoggerMessage(73, LogLevel.Information, "[{SessionId}] XCLIENT from {Proxy}: client now {RemoteEndPoint} ({ClientHostName}), HELO {HeloName}, authenticated {Authenticated}")]
+    public static partial void XclientApplied(ILogger logger, string sessionId, EndPoint? proxy, EndPoint? remoteEndPoint, string? clientHostName, string? heloName, bool authenticated);
 }

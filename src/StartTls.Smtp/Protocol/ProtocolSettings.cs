@@ -21,10 +21,13 @@ internal sealed class ProtocolSettings
         EnableSmtpUtf8 = options.EnableSmtpUtf8;
         Enable8BitMime = options.Enable8BitMime;
         EnablePipelining = options.EnablePipelining;
+        ProxySources = Transport.TrustedNetworks.Parse(options.ProxyProtocol.TrustedSources);
+        ProxyHeaderTimeout = options.ProxyProtocol.HeaderTimeout;
+        XclientSources = Transport.TrustedNetworks.Parse(options.Xclient.TrustedSources);
         Authentication = options.Authentication.IsConfigured ? options.Authentication.Snapshot() : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
-        EhloReply = BuildEhloReply(offerStartTls: false, authMechanisms: null);
-        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, authMechanisms: null);
+        EhloReply = BuildEhloReply(offerStartTls: false, authMechanisms: null, offerXclient: false);
+        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, authMechanisms: null, offerXclient: false);
         HeloReply = new SmtpReply(250, null, serverName);
     }
 
@@ -47,6 +50,15 @@ internal sealed class ProtocolSettings
     public bool Enable8BitMime { get; }
     public bool EnablePipelining { get; }
 
+    /// <summary>The sources whose PROXY protocol headers are believed (and required); empty when the PROXY protocol is off.</summary>
+    public Transport.TrustedNetworks ProxySources { get; }
+
+    /// <summary>How long a trusted source may take to send its PROXY header.</summary>
+    public TimeSpan ProxyHeaderTimeout { get; }
+
+    /// <summary>The clients allowed to send XCLIENT; empty when XCLIENT is off.</summary>
+    public Transport.TrustedNetworks XclientSources { get; }
+
     /// <summary>The AUTH options when any credential hook is set; otherwise <see langword="null"/>.</summary>
     public Authentication.SmtpAuthenticationOptions? Authentication { get; }
 
@@ -63,13 +75,16 @@ internal sealed class ProtocolSettings
     public SmtpReply HeloReply { get; }
 
     /// <summary>The EHLO reply for a capability set, built once per distinct set and then reused.</summary>
-    public SmtpReply GetEhloReply(bool offerStartTls, string? authMechanisms) => authMechanisms is null
+    public SmtpReply GetEhloReply(bool offerStartTls, string? authMechanisms, bool offerXclient = false) => authMechanisms is null && !offerXclient
         ? offerStartTls ? EhloReplyWithStartTls : EhloReply
-        : _ehloReplies.GetOrAdd((offerStartTls, authMechanisms), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2), this);
+        : _ehloReplies.GetOrAdd((offerStartTls, authMechanisms ?? string.Empty, offerXclient), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2.Length == 0 ? null : key.Item2, key.Item3), this);
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, string), SmtpReply> _ehloReplies = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, string, bool), SmtpReply> _ehloReplies = new();
 
-    private SmtpReply BuildEhloReply(bool offerStartTls, string? authMechanisms)
+    /// <summary>The XCLIENT capability line: the attributes this server takes (Postfix's XCLIENT_README).</summary>
+    public const string XclientCapability = "XCLIENT NAME ADDR PORT PROTO HELO LOGIN";
+
+    private SmtpReply BuildEhloReply(bool offerStartTls, string? authMechanisms, bool offerXclient)
     {
         var lines = new List<string> { ServerName };
         if (EnablePipelining)
@@ -96,6 +111,11 @@ internal sealed class ProtocolSettings
         if (authMechanisms is not null)
         {
             lines.Add("AUTH " + authMechanisms);
+        }
+
+        if (offerXclient)
+        {
+            lines.Add(XclientCapability);
         }
 
         lines.Add("ENHANCEDSTATUSCODES");

@@ -59,9 +59,18 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private volatile bool _flushing;
     private MessageReceiver? _receiver;
     private SaslSession? _sasl;
+    private readonly bool _expectProxyHeader;
+    private bool _xclientAllowed;
+    private bool _firstReadChecked;
 
-    public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session)
+    /// <param name="services">What every connection of the server shares.</param>
+    /// <param name="transport">The connection's pipes.</param>
+    /// <param name="endpoint">The endpoint's policy.</param>
+    /// <param name="session">The session's facts.</param>
+    /// <param name="expectProxyHeader">The connection comes from a trusted PROXY protocol source: a header must come first.</param>
+    public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session, bool expectProxyHeader = false)
     {
+        _expectProxyHeader = expectProxyHeader;
         _services = services;
         _settings = services.Settings;
         _transport = transport;
@@ -159,6 +168,15 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _services.Heartbeat.Register(this, ShortestTimeout());
         try
         {
+            // Before a PROXY header nothing at all is said: the proxy, not a client, is on the line.
+            _silent = true;
+            if (_expectProxyHeader && !await ReadProxyHeaderAsync().ConfigureAwait(false))
+            {
+                await FlushAsync().ConfigureAwait(false);
+                return;
+            }
+
+            _xclientAllowed = _settings.XclientSources.Contains((_session.RemoteEndPoint as System.Net.IPEndPoint)?.Address);
             _silent = _endpoint.ImplicitTls;
             // Implicit TLS (RFC 8314): the handshake comes first and nothing is ever said in plaintext.
             if (_endpoint.ImplicitTls && !await StartTlsAsync(isImplicit: true).ConfigureAwait(false))
@@ -214,6 +232,20 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
                     // A stress deadline that stopped counting (the load dropped) between the alarm and now: watch it again.
                     ArmAlarm(Volatile.Read(ref _deadline), Volatile.Read(ref _stressDeadline));
+                }
+
+                if (!_firstReadChecked && !buffer.IsEmpty)
+                {
+                    // A version 2 PROXY header from a client that is not a trusted proxy: proxies send the header in
+                    // one write, so the first read holds its signature. (Split, it still ends the session: the
+                    // signature ends in a bare LF.)
+                    _firstReadChecked = true;
+                    if (StartsWithProxyV2Signature(buffer))
+                    {
+                        _input.AdvanceTo(buffer.Start, buffer.End);
+                        RefuseProxyHeader();
+                        break;
+                    }
                 }
 
                 var action = ConnectionAction.Continue;
@@ -467,6 +499,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
 
         var verb = VerbParser.Parse(line, out var arguments);
+        if (verb == SmtpVerb.Unknown && line.StartsWith("PROXY "u8))
+        {
+            // A trusted proxy's header was read before the greeting; this one claims an address it may not.
+            return Done(RefuseProxyHeader());
+        }
+
         if (line.Contains((byte)0))
         {
             _services.Metrics.Violation("nul_in_command", _endpoint.MetricTag);
@@ -516,6 +554,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 return Done(Reply(Replies.Help));
             case SmtpVerb.Auth:
                 return Sasl is { } auth ? auth.Auth(arguments, _greeted, _transaction is not null) : Done(Error(Replies.NotImplemented));
+            case SmtpVerb.Xclient:
+                return Done(Xclient(arguments));
             case SmtpVerb.Expn:
             case SmtpVerb.Bdat:
                 return Done(Error(Replies.NotImplemented));
@@ -545,7 +585,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, Sasl?.AdvertisedMechanisms()));
+        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, Sasl?.AdvertisedMechanisms(), _xclientAllowed));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -912,6 +952,11 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (_settings.GreetingDelay > TimeSpan.Zero)
         {
             shortest = Min(shortest, _settings.GreetingDelay);
+        }
+
+        if (_expectProxyHeader)
+        {
+            shortest = Min(shortest, _settings.ProxyHeaderTimeout);
         }
 
         return shortest;

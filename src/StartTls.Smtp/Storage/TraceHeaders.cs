@@ -43,7 +43,8 @@ internal static class TraceHeaders
         header.Token("from " + (string.IsNullOrEmpty(session.HeloName) ? "unknown" : session.HeloName));
         if (AddressLiteral(session.RemoteEndPoint) is { } literal)
         {
-            header.Token("(" + literal + ")");
+            // The host name only when a trusted proxy reported it (XCLIENT NAME): the server does no DNS lookups.
+            header.Token("(" + (session.ClientHostName is { } name ? name + " " : string.Empty) + literal + ")");
         }
 
         header.Break();
