@@ -38,10 +38,7 @@ public sealed class ProxyProtocolTranscriptTests : IDisposable
 
     private static async Task SendMessageAsync(PipeConnection client)
     {
-        (await client.EhloAsync()).Should().StartWith("250-mx.test");
-        (await client.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("250");
-        (await client.CommandAsync("RCPT TO:<b@s.test>")).Should().StartWith("250");
-        await client.StartDataAsync();
+        await client.StartDataAsync(); // EHLO, MAIL, RCPT, DATA
         (await client.CommandAsync("Subject: hi\r\n\r\nhello\r\n.")).Should().StartWith("250");
         (await client.CommandAsync("QUIT")).Should().StartWith("221");
     }
