@@ -277,6 +277,35 @@ public sealed class ProxyProtocolTranscriptTests : IDisposable
         _recorder.Connected.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task A_stop_ends_a_connection_waiting_for_its_header_without_a_word()
+    {
+        // Far longer than the stop may take below: a stop held by the header wait cannot pass.
+        await using var server = await StartAsync(o =>
+        {
+            o.ProxyProtocol.HeaderTimeout = TimeSpan.FromMinutes(5);
+            o.ShutdownTimeout = TimeSpan.FromMinutes(5);
+        });
+        await using var client = PipeConnection.Start(server.Server, remote: Proxy);
+        await client.SendPieceAsync("PROXY TCP4 192.0.2.10 ");
+        await server.Server.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        client.Session.IsCompleted.Should().BeTrue("a connection waiting for its header is idle");
+        (await client.ReadToEndAsync()).Should().BeEmpty("nothing is said before the header");
+    }
+
+    [Fact]
+    public async Task The_log_names_the_client_and_the_proxy()
+    {
+        using var logs = new LogCapture();
+        await using var server = await TestServer.StartAsync(o => o.ProxyProtocol.TrustedSources.Add("10.0.0.0/24"), loggerFactory: logs);
+        await using var client = PipeConnection.Start(server.Server, remote: Proxy);
+        await client.SendAsync(ProxyHeaderBytes.V2(Client, Frontend));
+        (await client.ReadReplyAsync()).Should().StartWith("220 mx.test");
+        (await client.CommandAsync("QUIT")).Should().StartWith("221");
+        await client.Session;
+        logs.Lines.Should().Contain(l => l.Contains("PROXY v2 header from 10.0.0.5:33000: client 192.0.2.10:51234, connected to 198.51.100.1:25", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("10.0.0.0/33")]
     [InlineData("not-an-address")]
