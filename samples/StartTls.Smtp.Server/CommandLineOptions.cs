@@ -54,6 +54,9 @@ internal sealed record CommandLineOptions
           --user NAME:PASSWORD      Accept AUTH (PLAIN, LOGIN, SCRAM-SHA-256[-PLUS]) for this user; repeatable.
           --require-auth            Require AUTH before MAIL (530 5.7.0 Authentication required).
           --allow-insecure-auth     Offer AUTH before TLS too (passwords in the clear; for tests only).
+          --proxy-protocol CIDR     Trust PROXY protocol headers (v1 and v2, HAProxy) from this address or CIDR
+                                    block on every endpoint; repeatable. Connections from it must send a header.
+          --xclient CIDR            Accept Postfix's XCLIENT from this address or CIDR block; repeatable.
           --log-level LEVEL         Trace, Debug, Information (default), Warning, Error, Critical or None.
           --no-trace-headers        Do not prepend Return-Path and Received headers to stored messages.
           --help                    Show this help and exit.
@@ -114,6 +117,12 @@ internal sealed record CommandLineOptions
     /// <summary>True when <c>--allow-insecure-auth</c> was given.</summary>
     public bool AllowInsecureAuth { get; init; }
 
+    /// <summary>The <c>--proxy-protocol</c> trusted sources, in order.</summary>
+    public IReadOnlyList<string> ProxyProtocol { get; init; } = [];
+
+    /// <summary>The <c>--xclient</c> trusted sources, in order.</summary>
+    public IReadOnlyList<string> Xclient { get; init; } = [];
+
     /// <summary>True when the server needs a development certificate: TLS is wanted and no certificate was given.</summary>
     public bool NeedsDevelopmentCertificate => !NoTls && Certificate is null;
 
@@ -137,6 +146,8 @@ internal sealed record CommandLineOptions
         var implicitTls = new List<string>();
         var sni = new List<SniCertificate>();
         var users = new List<UserCredential>();
+        var proxyProtocol = new List<string>();
+        var xclient = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Count; i++)
         {
@@ -159,7 +170,7 @@ internal sealed record CommandLineOptions
                 name = arg;
             }
 
-            if (name is not ("--listen" or "--implicit-tls" or "--sni" or "--user") && !seen.Add(name))
+            if (name is not ("--listen" or "--implicit-tls" or "--sni" or "--user" or "--proxy-protocol" or "--xclient") && !seen.Add(name))
             {
                 return Fail($"{name} is given more than once");
             }
@@ -196,6 +207,8 @@ internal sealed record CommandLineOptions
                 case "--max-message-size":
                 case "--hostname":
                 case "--log-level":
+                case "--proxy-protocol":
+                case "--xclient":
                     break;
                 default:
                     return Fail($"unknown option '{name}'");
@@ -227,6 +240,8 @@ internal sealed record CommandLineOptions
                 "--store" => ParseStore(value, ref options),
                 "--max-message-size" => ParseMaxMessageSize(value, ref options),
                 "--hostname" => ParseHostName(value, ref options),
+                "--proxy-protocol" => ParseTrustedSource(value, proxyProtocol, "--proxy-protocol"),
+                "--xclient" => ParseTrustedSource(value, xclient, "--xclient"),
                 _ => ParseLogLevel(value, ref options),
             };
             if (error is not null)
@@ -255,7 +270,7 @@ internal sealed record CommandLineOptions
             return Fail("--require-auth and --allow-insecure-auth need at least one --user");
         }
 
-        return new CommandLineParseResult(options with { Listen = listen, ImplicitTls = implicitTls, Sni = sni, Users = users }, null, ShowHelp: false);
+        return new CommandLineParseResult(options with { Listen = listen, ImplicitTls = implicitTls, Sni = sni, Users = users, ProxyProtocol = proxyProtocol, Xclient = xclient }, null, ShowHelp: false);
     }
 
     /// <summary>Applies the server settings given on the command line over those from configuration.</summary>
@@ -329,6 +344,16 @@ internal sealed record CommandLineOptions
         {
             options.Authentication.AllowInsecureAuthentication = true;
         }
+
+        foreach (var source in ProxyProtocol)
+        {
+            options.ProxyProtocol.TrustedSources.Add(source);
+        }
+
+        foreach (var source in Xclient)
+        {
+            options.Xclient.TrustedSources.Add(source);
+        }
     }
 
     /// <summary>Applies the store settings given on the command line over those from configuration.</summary>
@@ -382,6 +407,20 @@ internal sealed record CommandLineOptions
         }
 
         listen.Add(value);
+        return null;
+    }
+
+    private static string? ParseTrustedSource(string value, List<string> sources, string flag)
+    {
+        // The library's own validator decides what a CIDR block is (the same rule for both lists).
+        var probe = new SmtpServerOptions();
+        probe.ProxyProtocol.TrustedSources.Add(value);
+        if (Validate(probe).Count > 0)
+        {
+            return $"{flag} '{value}' is not an IP address or CIDR block (for example 10.0.0.0/8)";
+        }
+
+        sources.Add(value);
         return null;
     }
 

@@ -325,7 +325,12 @@ public sealed class SmtpServer : IAsyncDisposable
     internal async Task<bool> ServeAsync(IDuplexPipe transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, EndpointSettings endpoint, Action? abort, CancellationToken cancellationToken)
     {
         var address = (remoteEndPoint as IPEndPoint)?.Address;
-        var limit = _services.Limiter.TryAcquire(address);
+
+        // A trusted PROXY protocol source is a proxy, not a client: it counts towards the total, and the client's
+        // per-address slot is taken once its header has named the client.
+        var proxied = _services.Settings.ProxySources.Contains(address);
+        var counted = proxied ? null : address;
+        var limit = _services.Limiter.TryAcquire(counted);
         if (limit != LimitResult.Accepted)
         {
             await RefuseAsync(transport, address, limit, endpoint, abort).ConfigureAwait(false);
@@ -338,7 +343,7 @@ public sealed class SmtpServer : IAsyncDisposable
         NoteStress();
         var id = _idPrefix + Interlocked.Increment(ref _nextId).ToString("X6", CultureInfo.InvariantCulture);
         var session = new SmtpSession(id, remoteEndPoint, localEndPoint, _services.Clock.Time.GetUtcNow());
-        var connection = new SmtpConnection(_services, transport, endpoint, session);
+        var connection = new SmtpConnection(_services, transport, endpoint, session, expectProxyHeader: proxied);
         _connections[connection] = abort;
         try
         {
@@ -356,7 +361,12 @@ public sealed class SmtpServer : IAsyncDisposable
         {
             _connections.TryRemove(connection, out _);
             connection.Dispose();
-            _services.Limiter.Release(address);
+            _services.Limiter.Release(counted);
+            if (connection.ProxiedAddress is { } client)
+            {
+                _services.Limiter.ReleaseAddress(client);
+            }
+
             metrics.ActiveConnections.Add(-1, endpoint.MetricTag);
             NoteStress();
         }

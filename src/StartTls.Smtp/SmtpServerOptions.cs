@@ -25,6 +25,12 @@ public sealed class SmtpServerOptions
     /// <summary>SMTP AUTH (RFC 4954): credential hooks that enable mechanisms, and the policy.</summary>
     public Authentication.SmtpAuthenticationOptions Authentication { get; } = new();
 
+    /// <summary>The PROXY protocol (versions 1 and 2): which load balancers may tell the server the real client's address.</summary>
+    public ProxyProtocolOptions ProxyProtocol { get; } = new();
+
+    /// <summary>Postfix's XCLIENT command: which SMTP proxies may tell the server the original client's attributes.</summary>
+    public XclientOptions Xclient { get; } = new();
+
     /// <summary>The host name the server announces in its greeting, EHLO reply and Received headers. Default: the machine name.</summary>
     public string? ServerName { get; set; }
 

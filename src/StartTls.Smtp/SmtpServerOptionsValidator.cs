@@ -138,6 +138,21 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
             }
         }
 
+        if (!TrustedNetworks.TryParse(options.ProxyProtocol.TrustedSources, out _, out var badProxy))
+        {
+            failures.Add($"ProxyProtocol.TrustedSources: '{badProxy}' is not an IP address or CIDR block (for example 10.0.0.0/8).");
+        }
+
+        if (options.ProxyProtocol.HeaderTimeout <= TimeSpan.Zero || options.ProxyProtocol.HeaderTimeout > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("ProxyProtocol.HeaderTimeout must be more than zero and at most 5 minutes.");
+        }
+
+        if (!TrustedNetworks.TryParse(options.Xclient.TrustedSources, out _, out var badXclient))
+        {
+            failures.Add($"Xclient.TrustedSources: '{badXclient}' is not an IP address or CIDR block (for example 127.0.0.1).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

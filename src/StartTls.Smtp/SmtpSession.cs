@@ -21,11 +21,23 @@ public sealed class SmtpSession
     /// <summary>A short identifier unique within this process, used in logs and in the Received header.</summary>
     public string Id { get; }
 
-    /// <summary>The client's address and port.</summary>
-    public EndPoint? RemoteEndPoint { get; }
+    /// <summary>
+    /// The client's address and port: behind a trusted proxy, the client's own as the PROXY protocol header or
+    /// XCLIENT gave it (the proxy's is <see cref="ProxyEndPoint"/>).
+    /// </summary>
+    public EndPoint? RemoteEndPoint { get; internal set; }
 
-    /// <summary>The local address and port the client connected to.</summary>
-    public EndPoint? LocalEndPoint { get; }
+    /// <summary>The local address and port the client connected to (behind a PROXY protocol proxy: the proxy's address it connected to).</summary>
+    public EndPoint? LocalEndPoint { get; internal set; }
+
+    /// <summary>
+    /// The trusted proxy the connection came through, when a PROXY protocol header or XCLIENT replaced
+    /// <see cref="RemoteEndPoint"/>; otherwise <see langword="null"/>.
+    /// </summary>
+    public EndPoint? ProxyEndPoint { get; internal set; }
+
+    /// <summary>The client's host name as a trusted proxy reported it with XCLIENT NAME; <see langword="null"/> otherwise (the server does no DNS lookups).</summary>
+    public string? ClientHostName { get; internal set; }
 
     /// <summary>When the connection was accepted.</summary>
     public DateTimeOffset ConnectedAt { get; }

@@ -11,16 +11,12 @@ namespace StartTls.Smtp.Diagnostics;
 /// </summary>
 internal static partial class Log
 {
-    /// <inheritdoc cref="BeginConnectionScope" />
-    private static readonly Func<ILogger, string, EndPoint?, IDisposable?> ConnectionScope =
-        LoggerMessage.DefineScope<string, EndPoint?>("SMTP session {SessionId} from {RemoteEndPoint}");
-
     /// <summary>
     /// Opens the scope every event of one connection is written in (including the application's, from its hooks and
-    /// store): <c>SessionId</c> and <c>RemoteEndPoint</c>. One per connection, instead of the id in every message.
+    /// store): <c>SessionId</c> and <c>RemoteEndPoint</c>, the client's address as it is when the event is written.
+    /// One per connection, instead of the id in every message.
     /// </summary>
-    public static IDisposable? BeginConnectionScope(ILogger logger, string sessionId, EndPoint? remoteEndPoint)
-        => ConnectionScope(logger, sessionId, remoteEndPoint);
+    public static IDisposable? BeginConnectionScope(ILogger logger, SmtpSession session) => logger.BeginScope(new ConnectionLogScope(session));
 
     [LoggerMessage(1, LogLevel.Information, "SMTP server listening on {EndPoint}")]
     public static partial void Listening(ILogger logger, EndPoint endPoint);
@@ -130,4 +126,16 @@ internal static partial class Log
 
     [LoggerMessage(35, LogLevel.Warning, "The message store returned before reading the whole message; replied 451")]
     public static partial void StoreDidNotReadAll(ILogger logger);
+
+    [LoggerMessage(70, LogLevel.Information, "PROXY v{Version} header from {Proxy}: client {RemoteEndPoint}, connected to {LocalEndPoint}")]
+    public static partial void ProxyHeaderAccepted(ILogger logger, int version, EndPoint? proxy, EndPoint? remoteEndPoint, EndPoint? localEndPoint);
+
+    [LoggerMessage(71, LogLevel.Debug, "PROXY v{Version} header from {Proxy} without a client address (LOCAL or UNKNOWN); the connection's own addresses stand")]
+    public static partial void ProxyHeaderLocal(ILogger logger, int version, EndPoint? proxy);
+
+    [LoggerMessage(72, LogLevel.Warning, "No valid PROXY protocol header from trusted source {Proxy}; connection closed without a reply")]
+    public static partial void ProxyHeaderInvalid(ILogger logger, EndPoint? proxy);
+
+    [LoggerMessage(73, LogLevel.Information, "XCLIENT from {Proxy}: client now {RemoteEndPoint} ({ClientHostName}), HELO {HeloName}, authenticated {Authenticated}")]
+    public static partial void XclientApplied(ILogger logger, EndPoint? proxy, EndPoint? remoteEndPoint, string? clientHostName, string? heloName, bool authenticated);
 }

@@ -44,27 +44,41 @@ internal static class SmtpActivities
             activity.SetTag("network.protocol.name", "smtp");
             activity.SetTag(SmtpTelemetry.EndpointTag, endpoint.Name);
             activity.SetTag("smtp.session.id", session.Id);
-            switch (session.RemoteEndPoint)
-            {
-                case IPEndPoint remote:
-                    activity.SetTag("network.transport", "tcp");
-                    activity.SetTag("network.type", remote.AddressFamily == AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? "ipv6" : "ipv4");
-                    activity.SetTag("client.address", Unmapped(remote.Address).ToString());
-                    activity.SetTag("client.port", remote.Port);
-                    break;
-                case UnixDomainSocketEndPoint:
-                    activity.SetTag("network.transport", "unix");
-                    break;
-            }
-
-            if (session.LocalEndPoint is IPEndPoint local)
-            {
-                activity.SetTag("server.address", Unmapped(local.Address).ToString());
-                activity.SetTag("server.port", local.Port);
-            }
+            SetClient(activity, session);
         }
 
         return activity;
+    }
+
+    /// <summary>
+    /// Records the client's and the server's addresses: at the start, and again once a PROXY header or XCLIENT has
+    /// named the real client.
+    /// </summary>
+    public static void SetClient(Activity? activity, SmtpSession session)
+    {
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        switch (session.RemoteEndPoint)
+        {
+            case IPEndPoint remote:
+                activity.SetTag("network.transport", "tcp");
+                activity.SetTag("network.type", remote.AddressFamily == AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6 ? "ipv6" : "ipv4");
+                activity.SetTag("client.address", Unmapped(remote.Address).ToString());
+                activity.SetTag("client.port", remote.Port);
+                break;
+            case UnixDomainSocketEndPoint:
+                activity.SetTag("network.transport", "unix");
+                break;
+        }
+
+        if (session.LocalEndPoint is IPEndPoint local)
+        {
+            activity.SetTag("server.address", Unmapped(local.Address).ToString());
+            activity.SetTag("server.port", local.Port);
+        }
     }
 
     /// <summary>Records the TLS facts once the handshake has succeeded (STARTTLS or implicit TLS).</summary>

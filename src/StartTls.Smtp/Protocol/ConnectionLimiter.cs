@@ -81,24 +81,51 @@ internal sealed class ConnectionLimiter
             return LimitResult.TooManyConnections;
         }
 
-        if (_maxPerAddress > 0 && address is not null)
+        if (address is not null && !TryAcquireAddress(address))
         {
-            var count = _perAddress.AddOrUpdate(Normalize(address), 1, static (_, n) => n + 1);
-            if (count > _maxPerAddress)
-            {
-                Release(address);
-                return LimitResult.TooManyFromAddress;
-            }
+            Interlocked.Decrement(ref _total);
+            return LimitResult.TooManyFromAddress;
         }
 
         return LimitResult.Accepted;
+    }
+
+    /// <summary>
+    /// Takes only the per-address slot for <paramref name="address"/>: for a connection counted without an address
+    /// (<c>TryAcquire(null)</c>) whose client is known later, from a PROXY protocol header.
+    /// </summary>
+    /// <returns>False when the address already has its limit of connections.</returns>
+    public bool TryAcquireAddress(IPAddress address)
+    {
+        if (_maxPerAddress <= 0)
+        {
+            return true;
+        }
+
+        var count = _perAddress.AddOrUpdate(Normalize(address), 1, static (_, n) => n + 1);
+        if (count > _maxPerAddress)
+        {
+            ReleaseAddress(address);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Gives back the slot taken for <paramref name="address"/>.</summary>
     public void Release(IPAddress? address)
     {
         Interlocked.Decrement(ref _total);
-        if (_maxPerAddress <= 0 || address is null)
+        if (address is not null)
+        {
+            ReleaseAddress(address);
+        }
+    }
+
+    /// <summary>Gives back the per-address slot taken by <see cref="TryAcquireAddress"/>.</summary>
+    public void ReleaseAddress(IPAddress address)
+    {
+        if (_maxPerAddress <= 0)
         {
             return;
         }

@@ -24,11 +24,14 @@ internal sealed class ProtocolSettings
         EnableDsn = options.EnableDsn;
         EnableRequireTls = options.EnableRequireTls;
         EnableChunking = options.EnableChunking;
+        ProxySources = Transport.TrustedNetworks.Parse(options.ProxyProtocol.TrustedSources);
+        ProxyHeaderTimeout = options.ProxyProtocol.HeaderTimeout;
+        XclientSources = Transport.TrustedNetworks.Parse(options.Xclient.TrustedSources);
         Authentication = options.Authentication.IsConfigured ? options.Authentication.Snapshot() : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
-        EhloReply = BuildEhloReply(offerStartTls: false, secure: false, authMechanisms: null);
-        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, secure: false, authMechanisms: null);
-        EhloReplySecure = BuildEhloReply(offerStartTls: false, secure: true, authMechanisms: null);
+        EhloReply = BuildEhloReply(offerStartTls: false, secure: false, authMechanisms: null, offerXclient: false);
+        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, secure: false, authMechanisms: null, offerXclient: false);
+        EhloReplySecure = BuildEhloReply(offerStartTls: false, secure: true, authMechanisms: null, offerXclient: false);
         HeloReply = new SmtpReply(250, null, serverName);
     }
 
@@ -58,6 +61,15 @@ internal sealed class ProtocolSettings
     /// <summary>CHUNKING and BINARYMIME (RFC 3030) are offered: BDAT is framed and <c>BODY=BINARYMIME</c> accepted.</summary>
     public bool EnableChunking { get; }
 
+    /// <summary>The sources whose PROXY protocol headers are believed (and required); empty when the PROXY protocol is off.</summary>
+    public Transport.TrustedNetworks ProxySources { get; }
+
+    /// <summary>How long a trusted source may take to send its PROXY header.</summary>
+    public TimeSpan ProxyHeaderTimeout { get; }
+
+    /// <summary>The clients allowed to send XCLIENT; empty when XCLIENT is off.</summary>
+    public Transport.TrustedNetworks XclientSources { get; }
+
     /// <summary>The AUTH options when any credential hook is set; otherwise <see langword="null"/>.</summary>
     public Authentication.SmtpAuthenticationOptions? Authentication { get; }
 
@@ -77,13 +89,16 @@ internal sealed class ProtocolSettings
     public SmtpReply HeloReply { get; }
 
     /// <summary>The EHLO reply for a capability set, built once per distinct set and then reused.</summary>
-    public SmtpReply GetEhloReply(bool offerStartTls, bool secure, string? authMechanisms) => authMechanisms is null
+    public SmtpReply GetEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient = false) => authMechanisms is null && !offerXclient
         ? secure ? EhloReplySecure : offerStartTls ? EhloReplyWithStartTls : EhloReply
-        : _ehloReplies.GetOrAdd((offerStartTls, secure, authMechanisms), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2, key.Item3), this);
+        : _ehloReplies.GetOrAdd((offerStartTls, secure, authMechanisms ?? string.Empty, offerXclient), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2, key.Item3.Length == 0 ? null : key.Item3, key.Item4), this);
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, bool, string), SmtpReply> _ehloReplies = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, bool, string, bool), SmtpReply> _ehloReplies = new();
 
-    private SmtpReply BuildEhloReply(bool offerStartTls, bool secure, string? authMechanisms)
+    /// <summary>The XCLIENT capability line: the attributes this server takes (Postfix's XCLIENT_README).</summary>
+    public const string XclientCapability = "XCLIENT NAME ADDR PORT PROTO HELO LOGIN";
+
+    private SmtpReply BuildEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient)
     {
         var lines = new List<string> { ServerName };
         if (EnablePipelining)
@@ -126,6 +141,11 @@ internal sealed class ProtocolSettings
         if (authMechanisms is not null)
         {
             lines.Add("AUTH " + authMechanisms);
+        }
+
+        if (offerXclient)
+        {
+            lines.Add(XclientCapability);
         }
 
         lines.Add("ENHANCEDSTATUSCODES");

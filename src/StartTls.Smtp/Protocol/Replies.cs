@@ -80,4 +80,12 @@ internal static class Replies
     public static readonly SmtpReply DataLineTooLong = new(500, "5.5.2", "Message content line too long");
     public static readonly SmtpReply BareLineEndingInData = new(550, "5.6.0", "Bare CR or LF in message content: send every line ending as CRLF (for example curl --crlf)");
     public static readonly SmtpReply NulInData = new(554, "5.6.0", "NUL character in message content");
+
+    // PROXY protocol and XCLIENT (Postfix's wording for XCLIENT)
+    public static readonly SmtpReply ProxyHeaderNotAllowed = new(554, "5.7.0", "PROXY protocol header not accepted from your address");
+    public static readonly SmtpReply XclientNotAuthorized = new(550, "5.7.0", "Error: insufficient authorization");
+    public static readonly SmtpReply XclientInTransaction = new(503, "5.5.1", "Error: MAIL transaction in progress");
+    public static readonly SmtpReply XclientSyntax = new(501, "5.5.4", "Syntax: XCLIENT attribute=value...");
+    public static readonly SmtpReply XclientAttributeExpected = new(501, "5.5.4", "Error: attribute=value expected");
+    public static readonly SmtpReply XclientValueTooLong = new(501, "5.5.4", "Error: attribute value too long");
 }

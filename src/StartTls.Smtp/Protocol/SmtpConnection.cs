@@ -70,9 +70,18 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     private bool _sessionHandlerResolved;
     private Activity? _activity;
     private Activity? _transactionActivity;
+    private readonly bool _expectProxyHeader;
+    private bool _xclientAllowed;
+    private bool _firstReadChecked;
 
-    public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session)
+    /// <param name="services">What every connection of the server shares.</param>
+    /// <param name="transport">The connection's pipes.</param>
+    /// <param name="endpoint">The endpoint's policy.</param>
+    /// <param name="session">The session's facts.</param>
+    /// <param name="expectProxyHeader">The connection comes from a trusted PROXY protocol source: a header must come first.</param>
+    public SmtpConnection(ServerServices services, IDuplexPipe transport, EndpointSettings endpoint, SmtpSession session, bool expectProxyHeader = false)
     {
+        _expectProxyHeader = expectProxyHeader;
         _services = services;
         _settings = services.Settings;
         _transport = transport;
@@ -176,12 +185,23 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     public async Task RunAsync()
     {
         // Every event of this connection, the application's included, carries the session id and the client's address.
-        using var logScope = Log.BeginConnectionScope(_services.Logger, _session.Id, _session.RemoteEndPoint);
+        using var logScope = Log.BeginConnectionScope(_services.Logger, _session);
         _activity = SmtpActivities.StartSession(_session, _endpoint);
         Log.ConnectionOpened(_services.Logger, _session.RemoteEndPoint, _session.LocalEndPoint);
         _services.Heartbeat.Register(this, ShortestTimeout());
         try
         {
+            // Before a PROXY header nothing at all is said: the proxy, not a client, is on the line.
+            _silent = true;
+            if (_expectProxyHeader && !await ReadProxyHeaderAsync().ConfigureAwait(false))
+            {
+                await FlushAsync().ConfigureAwait(false);
+                return;
+            }
+
+            // The session's span names the client, not the proxy.
+            SmtpActivities.SetClient(_activity, _session);
+            _xclientAllowed = _settings.XclientSources.Contains((_session.RemoteEndPoint as System.Net.IPEndPoint)?.Address);
             _extensions = _services.Extensions.OpenSession();
             _session.Services = _extensions.Services;
             _silent = _endpoint.ImplicitTls;
@@ -239,6 +259,20 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
                     // A stress deadline that stopped counting (the load dropped) between the alarm and now: watch it again.
                     ArmAlarm(Volatile.Read(ref _deadline), Volatile.Read(ref _stressDeadline));
+                }
+
+                if (!_firstReadChecked && !buffer.IsEmpty)
+                {
+                    // A version 2 PROXY header from a client that is not a trusted proxy: proxies send the header in
+                    // one write, so the first read holds its signature. (Split, it still ends the session: the
+                    // signature ends in a bare LF.)
+                    _firstReadChecked = true;
+                    if (StartsWithProxyV2Signature(buffer))
+                    {
+                        _input.AdvanceTo(buffer.Start, buffer.End);
+                        RefuseProxyHeader();
+                        break;
+                    }
                 }
 
                 var action = ConnectionAction.Continue;
@@ -561,6 +595,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
 
         var verb = VerbParser.Parse(line, out var arguments);
+        if (verb == SmtpVerb.Unknown && line.StartsWith("PROXY "u8))
+        {
+            // A trusted proxy's header was read before the greeting; this one claims an address it may not.
+            return Done(RefuseProxyHeader());
+        }
+
         if (line.Contains((byte)0))
         {
             if (verb == SmtpVerb.Bdat && _settings.EnableChunking)
@@ -623,6 +663,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 return Done(Reply(Replies.Help));
             case SmtpVerb.Auth:
                 return Sasl is { } auth ? auth.Auth(arguments, _greeted, _transaction is not null) : Done(Error(Replies.NotImplemented));
+            case SmtpVerb.Xclient:
+                return Done(Xclient(arguments));
             case SmtpVerb.Bdat:
                 return Done(Bdat(arguments, refusal: null));
             case SmtpVerb.Expn:
@@ -654,7 +696,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms()));
+        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -1141,6 +1183,11 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (_settings.GreetingDelay > TimeSpan.Zero)
         {
             shortest = Min(shortest, _settings.GreetingDelay);
+        }
+
+        if (_expectProxyHeader)
+        {
+            shortest = Min(shortest, _settings.ProxyHeaderTimeout);
         }
 
         return shortest;

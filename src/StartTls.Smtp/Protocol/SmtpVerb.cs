@@ -18,4 +18,5 @@ internal enum SmtpVerb
     StartTls,
     Auth,
     Bdat,
+    Xclient,
 }

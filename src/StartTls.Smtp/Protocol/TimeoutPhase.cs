@@ -11,6 +11,9 @@ internal enum TimeoutPhase : byte
 
     /// <summary>Message content.</summary>
     Content,
+
+    /// <summary>A PROXY protocol header from a trusted proxy, before anything else.</summary>
+    ProxyHeader,
 }
 
 /// <summary>Names of <see cref="TimeoutPhase"/> values.</summary>
@@ -21,6 +24,7 @@ internal static class TimeoutPhaseNames
     {
         TimeoutPhase.Greeting => "the first command",
         TimeoutPhase.Command => "a command",
+        TimeoutPhase.ProxyHeader => "a PROXY protocol header",
         _ => "message content",
     };
 
@@ -29,6 +33,7 @@ internal static class TimeoutPhaseNames
     {
         TimeoutPhase.Greeting => "greeting",
         TimeoutPhase.Command => "command",
+        TimeoutPhase.ProxyHeader => "proxy_header",
         _ => "content",
     };
 }

@@ -46,6 +46,11 @@ internal static class VerbParser
             return SmtpVerb.StartTls;
         }
 
+        if (verb.Length == 7 && System.Text.Ascii.EqualsIgnoreCase(verb, "XCLIENT"u8))
+        {
+            return SmtpVerb.Xclient;
+        }
+
         return SmtpVerb.Unknown;
     }
 

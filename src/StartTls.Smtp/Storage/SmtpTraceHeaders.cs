@@ -57,7 +57,8 @@ public static class SmtpTraceHeaders
         header.Token("from " + (string.IsNullOrEmpty(session.HeloName) ? "unknown" : session.HeloName));
         if (AddressLiteral(session.RemoteEndPoint) is { } literal)
         {
-            header.Token("(" + literal + ")");
+            // The host name only when a trusted proxy reported it (XCLIENT NAME): the server does no DNS lookups.
+            header.Token("(" + (session.ClientHostName is { } name ? name + " " : string.Empty) + literal + ")");
         }
 
         header.Break();

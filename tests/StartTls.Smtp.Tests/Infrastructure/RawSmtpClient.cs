@@ -27,6 +27,15 @@ public sealed class RawSmtpClient : IAsyncDisposable
         return new RawSmtpClient(socket);
     }
 
+    /// <summary>Connects from <paramref name="localAddress"/> (another loopback address, for a proxy test's client).</summary>
+    public static async Task<RawSmtpClient> ConnectFromAsync(EndPoint endPoint, IPAddress localAddress)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.Bind(new IPEndPoint(localAddress, 0));
+        await socket.ConnectAsync(endPoint);
+        return new RawSmtpClient(socket);
+    }
+
     /// <summary>Sends the text as ISO-8859-1 bytes (so "\xC3" is one octet) in one write.</summary>
     public Task SendAsync(string text) => SendAsync(Encoding.Latin1.GetBytes(text));
 

@@ -24,6 +24,7 @@ public sealed class VerbParserTests
         { "STARTTLS", nameof(SmtpVerb.StartTls) },
         { "AUTH", nameof(SmtpVerb.Auth) },
         { "BDAT", nameof(SmtpVerb.Bdat) },
+        { "XCLIENT", nameof(SmtpVerb.Xclient) },
     };
 
     [Theory]
@@ -66,6 +67,8 @@ public sealed class VerbParserTests
     [InlineData("STARTTL\xC5\xBF")]
     [InlineData("STARTTLSX")]
     [InlineData("STARTTL")]
+    [InlineData("XCLIENTX")]
+    [InlineData("XCLIEN")]
     [InlineData("MAI")]
     [InlineData("MAILX")]
     [InlineData("MAI1")]

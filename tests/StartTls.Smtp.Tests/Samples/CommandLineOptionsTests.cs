@@ -99,11 +99,31 @@ public sealed class CommandLineOptionsTests
     public void Usage_names_every_flag()
     {
         foreach (var flag in new[] { "--listen HOST:PORT", "--maildir PATH", "--store maildir|null", "--max-message-size BYTES",
-                     "--hostname NAME", "--log-level LEVEL", "--no-trace-headers", "--help" })
+                     "--hostname NAME", "--log-level LEVEL", "--no-trace-headers", "--proxy-protocol CIDR", "--xclient CIDR", "--help" })
         {
             CommandLineOptions.Usage.Should().Contain(flag);
         }
     }
+
+    [Fact]
+    public void Proxy_protocol_and_xclient_are_repeatable_and_reach_the_server_options()
+    {
+        var parsed = ParseOk("--proxy-protocol", "10.0.0.0/8", "--proxy-protocol=2001:db8::/32", "--xclient", "127.0.0.1", "--xclient", "192.0.2.0/24");
+        parsed.ProxyProtocol.Should().Equal("10.0.0.0/8", "2001:db8::/32");
+        parsed.Xclient.Should().Equal("127.0.0.1", "192.0.2.0/24");
+
+        var options = new SmtpServerOptions();
+        parsed.ApplyTo(options);
+        options.ProxyProtocol.TrustedSources.Should().Equal("10.0.0.0/8", "2001:db8::/32");
+        options.Xclient.TrustedSources.Should().Equal("127.0.0.1", "192.0.2.0/24");
+    }
+
+    [Theory]
+    [InlineData("--proxy-protocol", "10.0.0.0/33")]
+    [InlineData("--proxy-protocol", "proxy.example")]
+    [InlineData("--xclient", "10.1/16")]
+    public void A_bad_trusted_source_is_refused(string flag, string value)
+        => ParseError(flag, value).Should().Be($"{flag} '{value}' is not an IP address or CIDR block (for example 10.0.0.0/8)");
 
     [Theory]
     [InlineData(new[] { "--bogus" }, "unknown option '--bogus'")]
