@@ -67,6 +67,28 @@ public sealed class ConnectionLogScopeTests
         ScopeValues(records.Should().ContainSingle(r => r.Id.Id == 1).Subject).Should().NotContainKey("SessionId");
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Behind_a_trusted_proxy_the_scope_names_the_client_not_the_proxy()
+    {
+        var proxy = new IPEndPoint(IPAddress.Parse("10.0.0.5"), 33000);
+        var clientAddress = new IPEndPoint(IPAddress.Parse("192.0.2.10"), 51234);
+        using var provider = new FakeLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(provider));
+        await using (var server = await TestServer.StartAsync(o => o.ProxyProtocol.TrustedSources.Add("10.0.0.0/24"), loggerFactory: loggerFactory))
+        {
+            await using var client = PipeConnection.Start(server.Server, remote: proxy);
+            await client.SendAsync(System.Text.Encoding.ASCII.GetBytes("PROXY TCP4 192.0.2.10 198.51.100.1 51234 25\r\n"));
+            (await client.ReadReplyAsync()).Should().StartWith("220");
+            await client.StartDataAsync();
+            (await client.CommandAsync("Subject: hi\r\n\r\nhello\r\n.")).Should().StartWith("250");
+            (await client.CommandAsync("QUIT")).Should().StartWith("221");
+            await client.Session;
+        }
+
+        var accepted = provider.Collector.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 30).Subject;
+        ScopeValues(accepted)["RemoteEndPoint"].Should().Be(clientAddress, "logs use the proxied client's address (PROXY protocol)");
+    }
+
     private sealed class LoggingStore(ILogger logger) : StartTls.Smtp.Storage.IMessageStore
     {
         public string? SessionId { get; private set; }
