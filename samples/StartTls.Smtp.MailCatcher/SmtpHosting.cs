@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using StartTls.Smtp.AspNetCore;
 using StartTls.Smtp.Authentication;
 using StartTls.Smtp.Hosting;
 using StartTls.Smtp.MailCatcher.Storage;
@@ -6,8 +8,9 @@ using StartTls.Smtp.MailCatcher.Storage;
 namespace StartTls.Smtp.MailCatcher;
 
 /// <summary>
-/// Everything about how the SMTP side is hosted, in one place: today the library's own listener
-/// (<c>AddSmtpServer</c>, a hosted service beside Kestrel). Moving SMTP onto Kestrel later changes this file only.
+/// Everything about how the SMTP side is hosted, in one place: SMTP on a Kestrel endpoint of its own
+/// (<c>UseSmtp</c>, package StartTls.Smtp.AspNetCore) beside the HTTP one, so one server accepts both and stops both;
+/// the SMTP server opens no socket of its own (<c>UseKestrelOnly</c>).
 /// </summary>
 internal static class SmtpHosting
 {
@@ -31,7 +34,6 @@ internal static class SmtpHosting
 
         builder.Services.AddSmtpServer(o =>
         {
-            o.Endpoints.Add(new SmtpEndpointOptions { Address = Format(options.Smtp), Name = "smtp" });
             o.Tls.CertificatePath = certificatePath;
             o.Tls.KeyPath = keyPath;
             o.ShutdownTimeout = TimeSpan.FromSeconds(5);
@@ -43,7 +45,16 @@ internal static class SmtpHosting
                 o.Authentication.Mechanisms.Add(SaslMechanisms.Login);
                 o.Authentication.RequireAuthentication = true;
             }
-        }).UseMessageStore<CatcherMessageStore>();
+        }).UseMessageStore<CatcherMessageStore>().UseKestrelOnly();
+
+        // STARTTLS is the SMTP server's own (with the development certificate), so the endpoint stays plain for Kestrel.
+        var listener = new SmtpListener();
+        builder.Services.AddSingleton(listener);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.Smtp, listen =>
+        {
+            listener.Options = listen;
+            listen.UseSmtp(endpoint => endpoint.Name = "smtp");
+        }));
         return builder;
     }
 
@@ -51,7 +62,11 @@ internal static class SmtpHosting
     /// <param name="services">The app's services.</param>
     /// <returns>The endpoints.</returns>
     public static IReadOnlyList<IPEndPoint> SmtpEndPoints(IServiceProvider services)
-        => services.GetRequiredService<SmtpServer>().ListeningEndPoints;
+        => services.GetRequiredService<SmtpListener>().Options?.IPEndPoint is { } endPoint ? [endPoint] : [];
 
-    private static string Format(IPEndPoint endPoint) => endPoint.ToString(); // 127.0.0.1:2525 or [::1]:2525
+    /// <summary>The Kestrel endpoint SMTP is served on; Kestrel writes the bound port into it when 0 was asked.</summary>
+    private sealed class SmtpListener
+    {
+        public ListenOptions? Options { get; set; }
+    }
 }
