@@ -11,7 +11,7 @@ public interface IAuthenticatedHook
     /// Called once the credentials were accepted, with <see cref="SmtpSession.AuthenticatedIdentity"/> and
     /// <see cref="SmtpSession.AuthenticationMechanism"/> set, before <c>235</c> is sent. Return <see langword="null"/>
     /// to let the <c>235</c> go, or a reply (typically <c>535 5.7.8</c> or <c>550 5.7.1</c>) that is sent instead:
-    /// the identity is then forgotten and the session is not authenticated.
+    /// the identity is then forgotten and the session is not authenticated. A positive reply counts as <see langword="null"/>.
     /// </summary>
     /// <param name="session">The session, authenticated.</param>
     /// <param name="cancellationToken">Cancelled when the connection ends.</param>

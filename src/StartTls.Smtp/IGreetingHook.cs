@@ -11,7 +11,7 @@ public interface IGreetingHook
     /// Called with <see cref="SmtpSession.HeloName"/> and <see cref="SmtpSession.IsExtended"/> already set to the new
     /// greeting. Return <see langword="null"/> for the normal reply (the EHLO keywords), or a reply that is sent
     /// instead, typically <c>550 5.7.1</c>: the client is then not greeted (HELO name cleared, MAIL refused until a
-    /// greeting is accepted).
+    /// greeting is accepted). A positive reply counts as <see langword="null"/>.
     /// </summary>
     /// <param name="session">The session, with the name just given.</param>
     /// <param name="cancellationToken">Cancelled when the connection ends.</param>

@@ -59,9 +59,14 @@ internal sealed partial class SmtpConnection
         }
     }
 
-    /// <summary>Runs the session handler's greeting hook on a valid EHLO/HELO; a refusal leaves the session not greeted.</summary>
-    private async ValueTask<ConnectionAction> GreetAsync(IGreetingHook hook, SmtpReply reply)
+    /// <summary>
+    /// Runs the session handler's greeting hook on a valid EHLO/HELO, once the transaction the greeting ended has
+    /// ended (<paramref name="transactionEnded"/>: its span was stopped by the caller, synchronously, so that the
+    /// session's span is current again in the command loop); a refusal leaves the session not greeted.
+    /// </summary>
+    private async ValueTask<ConnectionAction> GreetAsync(IGreetingHook hook, SmtpReply reply, ValueTask transactionEnded)
     {
+        await transactionEnded.ConfigureAwait(false);
         var refusal = await InvokeHookAsync(HookKind.SessionHandler, hook, static (h, c, ct) => h.OnGreetingAsync(c._session, ct),
             Replies.LocalError, Replies.LocalError.Code).ConfigureAwait(false);
         if (refusal is { IsPositive: false })

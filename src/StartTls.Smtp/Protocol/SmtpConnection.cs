@@ -721,7 +721,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
         var reply = !extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed);
-        return _sessionHandler is IGreetingHook hook ? GreetAsync(hook, reply) : Done(Reply(reply));
+        return _sessionHandler is IGreetingHook hook ? GreetAsync(hook, reply, EndTransactionAsync()) : Done(Reply(reply));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)

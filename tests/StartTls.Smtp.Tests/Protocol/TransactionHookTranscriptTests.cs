@@ -76,6 +76,11 @@ public sealed class TransactionHookTranscriptTests
             // The end hook ran before the reply was flushed.
             log.Events.Should().Contain($"end {reason} reply=none current=True");
             (await client.CommandCodeAsync("RCPT TO:<c@s.test>")).Should().Be("503 5.5.1", "the transaction is over");
+            if (reason == "NewGreeting")
+            {
+                log.Events.Should().ContainInOrder(["end NewGreeting reply=none current=True", $"greeting again.test extended={command.StartsWith('E')}"],
+                    "the transaction the greeting ends has ended before the greeting hook runs");
+            }
         }
     }
 
