@@ -11,18 +11,20 @@ namespace StartTls.Smtp;
 /// </remarks>
 public sealed class SmtpTransaction
 {
+    private readonly int _number;
     private Dictionary<object, object?>? _items;
+    private string? _id;
 
-    internal SmtpTransaction(string id, SmtpSession session, SmtpEnvelope envelope, DateTimeOffset startedAt)
+    internal SmtpTransaction(int number, SmtpSession session, SmtpEnvelope envelope, DateTimeOffset startedAt)
     {
-        Id = id;
+        _number = number;
         Session = session;
         Envelope = envelope;
         StartedAt = startedAt;
     }
 
     /// <summary>Identifies the transaction: the session's <see cref="SmtpSession.Id"/>, a dot and its number in the session (from 1).</summary>
-    public string Id { get; }
+    public string Id => _id ??= string.Concat(Session.Id, ".", _number.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>The session the transaction belongs to.</summary>
     public SmtpSession Session { get; }
@@ -53,7 +55,7 @@ public sealed class SmtpTransaction
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(envelope);
-        var transaction = new SmtpTransaction(session.Id + ".1", session, envelope, DateTimeOffset.UtcNow);
+        var transaction = new SmtpTransaction(1, session, envelope, DateTimeOffset.UtcNow);
         session.Transaction = transaction;
         return transaction;
     }

@@ -14,10 +14,8 @@ internal sealed partial class SmtpConnection
     private void OpenTransaction(SmtpEnvelope envelope)
     {
         _transactionEndReason = SmtpTransactionEndReason.Closed;
-        var number = ++_transactionNumber;
-        _session.Transaction = new SmtpTransaction(
-            string.Concat(_session.Id, ".", number.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            _session, envelope, _services.Clock.Time.GetUtcNow());
+        // The id is made only if someone asks for it.
+        _session.Transaction = new SmtpTransaction(++_transactionNumber, _session, envelope, _services.Clock.Time.GetUtcNow());
     }
 
     /// <summary>Records the reply to the content of the current transaction: it ends <see cref="SmtpTransactionEndReason.Completed"/>.</summary>
