@@ -5,6 +5,11 @@ namespace StartTls.Smtp;
 /// (<c>450 4.2.0</c>), unknown users (<c>550 5.1.1</c>), relaying refused (<c>551</c>/<c>554</c>) and so on.
 /// Return the reply instead of throwing; an exception becomes <c>451 4.3.0</c>.
 /// </summary>
+/// <remarks>
+/// A filter may also implement <see cref="IMessageStartHook"/> (DATA/BDAT), <see cref="IMessageVerdictHook"/> (the
+/// reply to the content) and <see cref="ITransactionEndHook"/>; the current transaction is
+/// <see cref="SmtpSession.Transaction"/>.
+/// </remarks>
 public interface IMailboxFilter
 {
     /// <summary>Decides on <c>MAIL FROM</c>. A 2xx reply accepts the sender.</summary>

@@ -1,6 +1,10 @@
 namespace StartTls.Smtp;
 
 /// <summary>Hooks into the life of a connection: refuse it at connect, clean up when it closes.</summary>
+/// <remarks>
+/// A handler may also implement <see cref="IGreetingHook"/> (EHLO/HELO) and <see cref="IAuthenticatedHook"/> (AUTH);
+/// the transaction's hooks are the <see cref="IMailboxFilter"/>'s.
+/// </remarks>
 public interface ISessionHandler
 {
     /// <summary>

@@ -52,4 +52,32 @@ public sealed class SmtpEnvelope
     public IReadOnlyList<SmtpRecipient> Recipients => _recipients;
 
     internal void AddRecipient(SmtpRecipient recipient) => _recipients.Add(recipient);
+
+    /// <summary>Creates an envelope for a unit test of a filter, a store or a hook, without a connection.</summary>
+    /// <param name="from">The reverse path, or <see langword="null"/> for <c>&lt;&gt;</c>.</param>
+    /// <param name="recipients">The recipients already accepted, or <see langword="null"/> for none.</param>
+    /// <param name="mailParameters">The MAIL parameters (keys compared case-insensitively), or <see langword="null"/> for none.</param>
+    /// <returns>The envelope: 7-bit body, no SMTPUTF8, no declared size.</returns>
+    public static SmtpEnvelope CreateForTesting(SmtpMailbox? from, IEnumerable<SmtpRecipient>? recipients = null, IReadOnlyDictionary<string, string?>? mailParameters = null)
+    {
+        var parameters = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (mailParameters is not null)
+        {
+            foreach (var (key, value) in mailParameters)
+            {
+                parameters[key] = value;
+            }
+        }
+
+        var envelope = new SmtpEnvelope(from, parameters, null, SmtpBodyType.Unspecified, false);
+        if (recipients is not null)
+        {
+            foreach (var recipient in recipients)
+            {
+                envelope.AddRecipient(recipient);
+            }
+        }
+
+        return envelope;
+    }
 }

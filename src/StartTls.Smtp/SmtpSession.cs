@@ -91,4 +91,31 @@ public sealed class SmtpSession
 
     /// <summary>Application state for this connection; the server never reads it.</summary>
     public IDictionary<object, object?> Items => _items ??= [];
+
+    /// <summary>
+    /// The mail transaction in progress, from <c>MAIL</c> until it ends (<see cref="ITransactionEndHook"/>);
+    /// <see langword="null"/> outside one.
+    /// </summary>
+    public SmtpTransaction? Transaction { get; internal set; }
+
+    /// <summary>
+    /// Creates the facts of a session for a unit test of a filter, a store or a hook, without a connection. The
+    /// engine's state (TLS, XCLIENT, the message count) stays as a new session's.
+    /// </summary>
+    /// <param name="heloName">The name given in EHLO/HELO, or <see langword="null"/> for a session not yet greeted.</param>
+    /// <param name="isExtended">True for EHLO, false for HELO.</param>
+    /// <param name="authenticatedIdentity">The identity the client authenticated as, or <see langword="null"/>.</param>
+    /// <param name="remoteEndPoint">The client's address, or <see langword="null"/>.</param>
+    /// <param name="services">The services hooks find in <see cref="Services"/>, or <see langword="null"/>.</param>
+    /// <returns>The session, connected now, with the id <c>test</c>.</returns>
+    public static SmtpSession CreateForTesting(string? heloName = "client.test", bool isExtended = true, string? authenticatedIdentity = null,
+        EndPoint? remoteEndPoint = null, IServiceProvider? services = null)
+        => new("test", remoteEndPoint, null, DateTimeOffset.UtcNow)
+        {
+            HeloName = heloName,
+            IsExtended = heloName is not null && isExtended,
+            AuthenticatedIdentity = authenticatedIdentity,
+            AuthenticationMechanism = authenticatedIdentity is null ? null : "PLAIN",
+            Services = services,
+        };
 }

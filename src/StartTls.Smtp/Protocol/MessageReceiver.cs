@@ -148,7 +148,15 @@ internal sealed partial class MessageReceiver : IDisposable
 
         if (_contentEnd == ContentEnd.Completed && !SizeExceeded && !LineTooLong)
         {
-            return CompleteMessage(envelope, reply, storeReadAll, Size);
+            if (reply.IsPositive && !storeReadAll)
+            {
+                Log.StoreDidNotReadAll(_services.Logger);
+                reply = Replies.StoreIncomplete;
+            }
+
+            // The filter's content verdict, if it has one, before anything is said.
+            reply = await connection.JudgeMessageAsync(reply).ConfigureAwait(false);
+            return CompleteMessage(envelope, reply, Size);
         }
 
         _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
@@ -179,6 +187,7 @@ internal sealed partial class MessageReceiver : IDisposable
             case ContentEnd.Completed when SizeExceeded:
                 Log.MessageRefused(_services.Logger, Replies.MessageTooLarge.Code, "over the size limit");
                 SmtpActivities.MessageReplied(activity, Replies.MessageTooLarge.Code, Size);
+                connection.MessageReplied(Replies.MessageTooLarge);
                 connection.Write(Replies.MessageTooLarge);
 
                 // A BDAT chunk over the limit ends the message at its last octet; unless it was LAST, the client may
@@ -194,6 +203,7 @@ internal sealed partial class MessageReceiver : IDisposable
             default:
                 Log.MessageRefused(_services.Logger, Replies.DataLineTooLong.Code, "line too long");
                 SmtpActivities.MessageReplied(activity, Replies.DataLineTooLong.Code, Size);
+                connection.MessageReplied(Replies.DataLineTooLong);
                 connection.Write(Replies.DataLineTooLong);
                 return ConnectionAction.Continue;
         }
@@ -348,14 +358,8 @@ internal sealed partial class MessageReceiver : IDisposable
         return written;
     }
 
-    private ConnectionAction CompleteMessage(SmtpEnvelope envelope, SmtpReply reply, bool storeReadAll, long size)
+    private ConnectionAction CompleteMessage(SmtpEnvelope envelope, SmtpReply reply, long size)
     {
-        if (reply.IsPositive && !storeReadAll)
-        {
-            Log.StoreDidNotReadAll(_services.Logger);
-            reply = Replies.StoreIncomplete;
-        }
-
         if (reply.IsPositive)
         {
             _session.MessageCount++;
@@ -370,6 +374,7 @@ internal sealed partial class MessageReceiver : IDisposable
         }
 
         SmtpActivities.MessageReplied(_connection.TransactionActivity, reply.Code, size);
+        _connection.MessageReplied(reply);
         _connection.Write(reply);
 
         // A store that says 421 closes the session (RFC 5321 §3.8), as a hook's 421 does.

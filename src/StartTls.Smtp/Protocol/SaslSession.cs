@@ -295,6 +295,14 @@ internal sealed class SaslSession
         Log.Authenticated(_services.Logger, _mechanism?.Name ?? "?");
         _services.Metrics.Authentications.Add(1, _endpoint.MetricTag, new KeyValuePair<string, object?>("result", "success"));
         await NotifyThrottleAsync(true).ConfigureAwait(false);
+        if (await _connection.CheckAuthenticatedAsync().ConfigureAwait(false) is { } refusal)
+        {
+            // The application's veto of valid credentials: the session stays unauthenticated.
+            _session.AuthenticatedIdentity = null;
+            _session.AuthenticationMechanism = null;
+            return _connection.Error(refusal);
+        }
+
         _connection.Write(SaslReplies.Succeeded);
         return ConnectionAction.Continue;
     }

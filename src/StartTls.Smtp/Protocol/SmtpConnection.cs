@@ -361,7 +361,11 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                     // DATA was the last command of its group, so nothing remains in the buffer.
                     _input.AdvanceTo(buffer.Start);
                     action = await ReceiveMessageAsync().ConfigureAwait(false);
-                    await EndTransactionAsync().ConfigureAwait(false);
+                    if (_transaction is null)
+                    {
+                        // The message was received (or lost): the transaction is over. A refused DATA keeps it open.
+                        await EndTransactionAsync().ConfigureAwait(false);
+                    }
                     if (action == ConnectionAction.Close)
                     {
                         break;
@@ -532,9 +536,18 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
     }
 
-    /// <summary>Hands the transaction to the <see cref="MessageReceiver"/>: it leaves the connection, whatever the outcome.</summary>
-    private ValueTask<ConnectionAction> ReceiveMessageAsync()
+    /// <summary>
+    /// Hands the transaction to the <see cref="MessageReceiver"/> after <c>354</c>: it leaves the connection, whatever
+    /// the outcome; unless the filter's message start hook refuses it first.
+    /// </summary>
+    private ValueTask<ConnectionAction> ReceiveMessageAsync(bool startChecked = false)
     {
+        if (!startChecked && MessageStartHook() is { } hook)
+        {
+            return ReceiveMessageAfterHookAsync(hook);
+        }
+
+        Write(StartMailInput);
         var envelope = _transaction!;
         _transaction = null;
         return (_receiver ??= new MessageReceiver(this, _services, _session, _endpoint)).ReceiveMessageAsync(envelope);
@@ -552,6 +565,15 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             // RFC 3030 §2: the data of a failed BDAT is accepted and discarded before the reply (T47).
             action = await receiver.DiscardChunkAsync(_chunkSize).ConfigureAwait(false);
             return action == ConnectionAction.Close ? action : Error(_chunkRefusal!);
+        }
+
+        if (MessageStartHook() is { } hook && await CheckMessageStartAsync(hook).ConfigureAwait(false) is { } refusal)
+        {
+            // Refused before its first chunk is taken: the chunk is still read and dropped, and the transaction's
+            // later chunks are refused until RSET.
+            _bdatFailed = true;
+            action = await receiver.DiscardChunkAsync(_chunkSize).ConfigureAwait(false);
+            return action == ConnectionAction.Close ? action : Error(refusal);
         }
 
         action = await receiver.ReceiveChunksAsync(_transaction!, _chunkSize, _chunkLast).ConfigureAwait(false);
@@ -634,9 +656,9 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             case SmtpVerb.StartTls:
                 return Done(StartTls(arguments, bytesAfter));
             case SmtpVerb.Ehlo:
-                return Done(Greet(arguments, extended: true));
+                return Greet(arguments, extended: true);
             case SmtpVerb.Helo:
-                return Done(Greet(arguments, extended: false));
+                return Greet(arguments, extended: false);
             case SmtpVerb.Mail:
                 return Mail(arguments);
             case SmtpVerb.Rcpt:
@@ -651,6 +673,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
                 _transaction = null;
                 _bdatFailed = false;
+                _transactionEndReason = SmtpTransactionEndReason.Reset;
                 return Done(Reply(Replies.Ok));
             case SmtpVerb.Noop:
                 return Done(Reply(Replies.Ok));
@@ -674,29 +697,31 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
     }
 
-    private ConnectionAction Greet(ReadOnlySpan<byte> arguments, bool extended)
+    private ValueTask<ConnectionAction> Greet(ReadOnlySpan<byte> arguments, bool extended)
     {
         arguments = arguments.TrimEnd((byte)' ');
         if (arguments.IsEmpty || arguments.Length > 255)
         {
-            return Error(extended ? Replies.EhloSyntax : Replies.HeloSyntax);
+            return Done(Error(extended ? Replies.EhloSyntax : Replies.HeloSyntax));
         }
 
         foreach (var b in arguments)
         {
             if (b is < 0x21 or > 0x7E)
             {
-                return Error(b >= 0x80 ? Replies.GreetingNotAscii : extended ? Replies.EhloSyntax : Replies.HeloSyntax);
+                return Done(Error(b >= 0x80 ? Replies.GreetingNotAscii : extended ? Replies.EhloSyntax : Replies.HeloSyntax));
             }
         }
 
         // RFC 5321 §4.1.4: EHLO/HELO ends any transaction in progress.
         _transaction = null;
         _bdatFailed = false;
+        _transactionEndReason = SmtpTransactionEndReason.NewGreeting;
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed));
+        var reply = !extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed);
+        return _sessionHandler is IGreetingHook hook ? GreetAsync(hook, reply, EndTransactionAsync()) : Done(Reply(reply));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
@@ -722,7 +747,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return Done(Error(error));
         }
 
-        BeginTransaction();
+        BeginTransaction(envelope!);
         return CheckSenderAsync(envelope!);
     }
 
@@ -730,12 +755,13 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// Opens the transaction's extension points (a scope of its own under a container) and its span, at <c>MAIL</c>:
     /// the filter that decides on the sender is already the transaction's. A refused sender ends them again.
     /// </summary>
-    private void BeginTransaction()
+    private void BeginTransaction(SmtpEnvelope envelope)
     {
         Debug.Assert(_transactionExtensions is null, "The previous transaction's scope was ended.");
         _transactionActivity = SmtpActivities.StartTransaction(_activity, _session, _endpoint);
         _transactionExtensions = _extensions!.BeginTransaction();
         _session.Services = _transactionExtensions.Services ?? _session.Services;
+        OpenTransaction(envelope);
     }
 
     /// <summary>
@@ -752,9 +778,15 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         }
 
         _transactionExtensions = null;
-        _session.Services = _extensions?.Services;
         SmtpActivities.StopTransaction(_transactionActivity, _activity);
         _transactionActivity = null;
+        if (EndHook(extensions) is { } hook)
+        {
+            return FinishTransactionAsync(extensions, hook);
+        }
+
+        _session.Transaction = null;
+        _session.Services = _extensions?.Services;
         return DisposeScopeAsync(extensions);
     }
 
@@ -793,6 +825,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         if (!reply.IsPositive)
         {
+            _transactionEndReason = SmtpTransactionEndReason.SenderRefused;
             return Error(reply);
         }
 
@@ -873,7 +906,6 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return Error(Replies.NoValidRecipients);
         }
 
-        Write(StartMailInput);
         return ConnectionAction.ReceiveData;
     }
 
