@@ -10,7 +10,8 @@ namespace StartTls.Smtp.Gateway;
 /// recipient at RCPT time with <see cref="SmtpClient.SendCommandAsync"/> (MAIL, RCPT: the upstream's verdict is the
 /// client's reply), resets that probe at the end of data and then sends the parsed message to the accepted recipients
 /// with <see cref="SmtpClient.SendAsync(FormatOptions, MimeMessage, MailboxAddress, IEnumerable{MailboxAddress}, CancellationToken, MailKit.ITransferProgress)"/>.
-/// The overrides below carry the client's DSN parameters (ENVID, NOTIFY, ORCPT) into that transaction.
+/// The overrides below carry the client's DSN parameters (RET, ENVID, NOTIFY) into that transaction; MailKit 4.18
+/// lets no subclass set ORCPT, so the upstream gets MailKit's own (the RCPT address), not the client's.
 /// </summary>
 internal sealed class UpstreamClient : SmtpClient
 {
