@@ -9,8 +9,8 @@ namespace StartTls.Smtp.Gateway;
 /// </summary>
 internal sealed class ForwardingStore(GatewayOptions options, UpstreamRelay relay, TimeProvider timeProvider) : IMessageStore
 {
-    // <readme:gateway-store>
     /// <inheritdoc/>
+    // <readme:gateway-store>
     public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content,
         CancellationToken cancellationToken)
     {

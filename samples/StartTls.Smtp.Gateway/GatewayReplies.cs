@@ -21,6 +21,9 @@ internal static class GatewayReplies
     /// <summary>8BITMIME or BINARYMIME mail cannot go on unconverted; the gateway does not convert.</summary>
     public static SmtpReply ConversionRequired { get; } = new(554, "5.6.3", "The next hop does not accept this body type");
 
+    /// <summary>The upstream refused, when the message was sent, a recipient it had accepted at RCPT time.</summary>
+    public static SmtpReply RecipientChangedUpstream { get; } = new(451, "4.3.0", "The next hop refused a recipient it had accepted, try again later");
+
     /// <summary>
     /// The upstream's reply as ours: its code, its enhanced status code and its text (the code must be 2xx-5xx; a
     /// malformed upstream reply becomes <see cref="SmtpReply.UpstreamUnavailable"/>).

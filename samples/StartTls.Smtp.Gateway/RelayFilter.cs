@@ -11,8 +11,8 @@ internal sealed class RelayFilter(GatewayOptions options, UpstreamRelay relay) :
     public ValueTask<SmtpReply> CheckSenderAsync(SmtpSession session, SmtpEnvelope envelope, CancellationToken cancellationToken)
         => ValueTask.FromResult(options.IsSubmission(session) && !session.IsAuthenticated ? SmtpReply.AuthenticationRequired : SmtpReply.SenderOk);
 
-    // <readme:gateway-filter>
     /// <inheritdoc/>
+    // <readme:gateway-filter>
     public async ValueTask<SmtpReply> CheckRecipientAsync(SmtpSession session, SmtpEnvelope envelope, SmtpRecipient recipient,
         CancellationToken cancellationToken)
     {

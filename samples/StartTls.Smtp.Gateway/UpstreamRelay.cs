@@ -115,6 +115,13 @@ internal sealed class UpstreamRelay(GatewayOptions options, ILogger<UpstreamRela
             GatewayLog.UpstreamData(logger, session.Id, 250);
             return GatewayReplies.FromUpstream(new SmtpResponse(SmtpStatusCode.Ok, text));
         }
+        catch (SmtpCommandException ex) when (ex.ErrorCode == SmtpErrorCode.RecipientNotAccepted)
+        {
+            // A recipient the probe accepted is refused now: nothing was sent, and a retry gets the refusal at RCPT
+            // time for that recipient alone, so this is transient for the message as a whole.
+            GatewayLog.UpstreamData(logger, session.Id, (int)ex.StatusCode);
+            return GatewayReplies.RecipientChangedUpstream;
+        }
         catch (SmtpCommandException ex)
         {
             // The upstream's 4xx/5xx to MAIL, RCPT or the content: the client's reply (it never got 250 for this message).

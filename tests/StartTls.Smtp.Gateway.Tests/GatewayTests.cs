@@ -200,6 +200,67 @@ public sealed class GatewayTests
         upstream.Messages.Count.Should().Be(0);
     }
 
+    [Fact]
+    public async Task The_upstream_connection_ends_when_the_client_quits()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        upstream.Server.Server.ConnectionCount.Should().Be(1);
+
+        // The client abandons the transaction: RSET then a new one reuses the upstream connection (RSET upstream too).
+        (await client.CommandAsync("RSET")).Should().StartWith("250");
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await SendDataAsync(client, Message)).Should().StartWith("250 ");
+        upstream.Server.Server.ConnectionCount.Should().Be(1);
+
+        (await client.CommandAsync("QUIT")).Should().StartWith("221");
+        (await Eventually.HoldsAsync(() => upstream.Server.Server.ConnectionCount == 0)).Should().BeTrue();
+        upstream.Messages.Count.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525" }, null)]
+    [InlineData(new[] { "--upstream", "127.0.0.1:2525" }, "--listen is required")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526" }, "--upstream is required")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--upstream-tls", "sometimes" }, "bad or unknown option --upstream-tls sometimes")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--user", "a:b" }, "--user needs --submission")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--bogus", "x" }, "bad or unknown option --bogus x")]
+    public void The_command_line_is_parsed_strictly(string[] args, string? error)
+    {
+        var options = GatewayOptions.Parse(args, out var message);
+
+        message.Should().Be(error);
+        (options is null).Should().Be(error is not null);
+    }
+
+    [Fact]
+    public void The_command_line_takes_every_documented_flag()
+    {
+        var options = GatewayOptions.Parse(
+        [
+            "--listen", "127.0.0.1:2526", "--upstream", "[::1]:2525", "--upstream-tls", "opportunistic", "--upstream-ca", "ca.pem",
+            "--relay-domain", "example.com", "--relay-domain", "example.org.", "--submission", "127.0.0.1:2587",
+            "--user", "alice:se:cret", "--hostname", "gw.test",
+        ], out var error)!;
+
+        error.Should().BeNull();
+        options.UpstreamHost.Should().Be("::1");
+        options.UpstreamPort.Should().Be(2525);
+        options.UpstreamTls.Should().Be(UpstreamTlsMode.Opportunistic);
+        options.UpstreamCa.Should().Be("ca.pem");
+        options.IsRelayDomain("EXAMPLE.org").Should().BeTrue();
+        options.IsRelayDomain("sub.example.com").Should().BeFalse();
+        options.Users.Should().Equal(new GatewayUser("alice", "se:cret"));
+        options.ServerName.Should().Be("gw.test");
+        GatewayOptions.Parse(["--help"], out error).Should().BeNull();
+        error.Should().BeNull();
+    }
+
     private static Task<Upstream> StartUpstreamAsync(Action<SmtpServerOptions>? configure = null) => Upstream.StartAsync(configure);
 
     private static async Task<string> SendDataAsync(RawSmtpClient client, string content)
