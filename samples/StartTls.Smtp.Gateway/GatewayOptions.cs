@@ -27,6 +27,9 @@ internal sealed record GatewayOptions
           --cert PEMFILE, --key PEMFILE The gateway's own STARTTLS certificate. Default: a development certificate.
           --help                        Show this help and exit.
 
+        Against the sample server (samples/StartTls.Smtp.Server) started in the same directory, trust its development
+        certificate: --upstream 127.0.0.1:2525 --upstream-ca .dev-certs/localhost.crt
+
         """;
 
     /// <summary>The MX endpoint.</summary>
