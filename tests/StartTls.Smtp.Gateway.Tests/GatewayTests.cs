@@ -181,6 +181,18 @@ public sealed class GatewayTests
     }
 
     [Fact]
+    public async Task SMTPUTF8_mail_is_refused_at_RCPT_when_the_upstream_does_not_offer_SMTPUTF8()
+    {
+        await using var upstream = await StartUpstreamAsync(o => o.EnableSmtpUtf8 = false);
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await Utf8CommandAsync(client, "MAIL FROM:<jörg@sender.test> SMTPUTF8")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("553 5.6.7");
+        upstream.Filter.Senders.Should().Be(0);
+    }
+
+    [Fact]
     public async Task REQUIRETLS_mail_is_refused_when_the_upstream_path_is_not_TLS()
     {
         await using var upstream = await StartUpstreamAsync();
