@@ -1,0 +1,31 @@
+namespace StartTls.Smtp.Gateway;
+
+/// <summary>
+/// The relay policy, checked at RCPT: the MX endpoint takes mail for the relay domains only, the submission endpoint
+/// takes anything from authenticated users; every other recipient gets 550 5.7.1 (no open relay). A recipient the
+/// policy allows is then forwarded upstream, and the upstream's verdict is the client's reply.
+/// </summary>
+internal sealed class RelayFilter(GatewayOptions options, UpstreamRelay relay) : IMailboxFilter
+{
+    /// <inheritdoc/>
+    public ValueTask<SmtpReply> CheckSenderAsync(SmtpSession session, SmtpEnvelope envelope, CancellationToken cancellationToken)
+        => ValueTask.FromResult(options.IsSubmission(session) && !session.IsAuthenticated ? SmtpReply.AuthenticationRequired : SmtpReply.SenderOk);
+
+    /// <inheritdoc/>
+    // <readme:gateway-filter>
+    public async ValueTask<SmtpReply> CheckRecipientAsync(SmtpSession session, SmtpEnvelope envelope, SmtpRecipient recipient,
+        CancellationToken cancellationToken)
+    {
+        var mayRelay = session.IsAuthenticated
+            || (!options.IsSubmission(session) && options.IsRelayDomain(recipient.Mailbox.Domain));
+        if (!mayRelay)
+        {
+            return SmtpReply.RelayDenied; // 550 5.7.1: never an open relay
+        }
+
+        // Connects (and sends MAIL) at the first recipient, then asks the upstream about this one:
+        // its 250, 450 or 550 is the client's reply.
+        return await relay.RecipientAsync(session, envelope, recipient, cancellationToken);
+    }
+    // </readme:gateway-filter>
+}

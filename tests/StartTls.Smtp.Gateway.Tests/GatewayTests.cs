@@ -1,0 +1,291 @@
+using System.Text;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using StartTls.Smtp.Gateway.Tests.Infrastructure;
+using StartTls.Smtp.Tests.Infrastructure;
+
+namespace StartTls.Smtp.Gateway.Tests;
+
+/// <summary>The gateway sample against our own server as the upstream, in-process.</summary>
+public sealed class GatewayTests
+{
+    private const string Message = "From: a@sender.test\r\nTo: b@example.com\r\nSubject: hello\r\n\r\nBody line\r\n.dot line\r\n";
+
+    [Fact]
+    public async Task Mail_for_a_relay_domain_is_forwarded_with_our_Received_header_and_250_comes_after_the_upstreams()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        var reply = await SendDataAsync(client, Message);
+
+        reply.Should().StartWith("250 ");
+        var stored = upstream.Messages.Messages.Should().ContainSingle().Subject;
+        stored.Envelope.From!.Address.Should().Be("a@sender.test");
+        stored.Envelope.Recipients.Select(r => r.Mailbox.Address).Should().Equal("b@example.com");
+        var content = stored.GetContentAsString();
+        content.Should().StartWith("Received: from client.test ([127.0.0.1])").And.Contain("by gw.test with ESMTP");
+        content.Should().Contain("Subject: hello").And.Contain("\r\n.dot line\r\n").And.NotContain("Return-Path");
+    }
+
+    [Fact]
+    public async Task Mail_for_another_domain_on_the_MX_endpoint_is_refused_as_relaying_and_the_upstream_is_never_asked()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@elsewhere.test>")).Should().StartWith("550 5.7.1");
+        (await client.CommandAsync("QUIT")).Should().StartWith("221");
+
+        upstream.Filter.Senders.Should().Be(0);
+        upstream.Messages.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Submission_with_AUTH_relays_anywhere_and_without_AUTH_is_refused()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        using var smtp = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true, CheckCertificateRevocation = false };
+        await smtp.ConnectAsync("127.0.0.1", gateway.SubmissionPort, SecureSocketOptions.StartTls);
+
+        var message = MimeMessage.Load(new MemoryStream(Encoding.ASCII.GetBytes(Message.Replace("b@example.com", "c@elsewhere.test", StringComparison.Ordinal))));
+        var refused = async () => await smtp.SendAsync(message);
+        (await refused.Should().ThrowAsync<MailKit.ServiceNotAuthenticatedException>()).Which.Message.Should().Contain("Authentication required");
+        upstream.Filter.Senders.Should().Be(0);
+
+        await smtp.AuthenticateAsync("alice", "secret");
+        await smtp.SendAsync(message);
+        await smtp.DisconnectAsync(quit: true);
+
+        var stored = upstream.Messages.Messages.Should().ContainSingle().Subject;
+        stored.Envelope.Recipients.Select(r => r.Mailbox.Address).Should().Equal("c@elsewhere.test");
+        stored.GetContentAsString().Should().Contain("with ESMTPSA");
+    }
+
+    [Fact]
+    public async Task A_recipient_the_upstream_refuses_at_RCPT_gets_the_upstreams_reply_and_the_others_are_delivered()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<nobody@example.com>")).Should().Be("550 5.1.1 No such user here");
+        (await SendDataAsync(client, Message)).Should().StartWith("250 ");
+
+        upstream.Messages.Messages.Should().ContainSingle().Which.Envelope.Recipients.Select(r => r.Mailbox.Address).Should().Equal("b@example.com");
+    }
+
+    [Fact]
+    public async Task The_upstreams_refusal_of_the_content_is_passed_back_at_the_end_of_data()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await SendDataAsync(client, "X-Reject: yes\r\n" + Message)).Should().Be("554 5.7.1 Content refused upstream");
+
+        // The session goes on: the next message is relayed over the same gateway session.
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await SendDataAsync(client, Message)).Should().StartWith("250 ");
+        upstream.Messages.Count.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task With_the_upstream_down_the_client_gets_451_4_4_1_and_nothing_is_accepted()
+    {
+        var deadPort = TestGateway.FreePort();
+        await using var gateway = await TestGateway.StartAsync(deadPort);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("451 4.4.1");
+        (await client.CommandAsync("DATA")).Should().StartWith("554"); // no valid recipients: nothing to accept
+    }
+
+    [Fact]
+    public async Task Required_upstream_TLS_without_STARTTLS_upstream_gives_451_and_no_MAIL_goes_out_in_the_clear()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port, UpstreamTlsMode.Required);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("451 4.7.10");
+
+        upstream.Filter.Senders.Should().Be(0);
+        upstream.Messages.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Required_upstream_TLS_with_the_upstreams_CA_delivers_and_an_untrusted_certificate_gives_451()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "gateway-ca-" + Guid.NewGuid().ToString("N"));
+        var (certificate, key) = TestCertificates.WritePem(TestCertificates.IssueServer("localhost", "127.0.0.1"), directory, "upstream");
+        var caFile = Path.Combine(directory, "ca.crt");
+        await File.WriteAllTextAsync(caFile, TestCertificates.Ca.ExportCertificatePem());
+        await using var upstream = await StartUpstreamAsync(o =>
+        {
+            o.Tls.CertificatePath = certificate;
+            o.Tls.KeyPath = key;
+        });
+
+        await using (var trusted = await TestGateway.StartAsync(upstream.Port, UpstreamTlsMode.Required, caFile, upstreamHost: "localhost"))
+        {
+            await using var client = await trusted.ConnectAsync();
+            (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+            (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+            (await SendDataAsync(client, Message)).Should().StartWith("250 ");
+        }
+
+        upstream.Messages.Messages.Should().ContainSingle().Which.GetContentAsString().Should().Contain("Subject: hello");
+
+        // Without the CA (the system's trust store) the test certificate does not validate: 451, nothing sent.
+        await using var untrusted = await TestGateway.StartAsync(upstream.Port, UpstreamTlsMode.Required, upstreamHost: "localhost");
+        await using var refused = await untrusted.ConnectAsync();
+        (await refused.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await refused.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("451 4.7.5");
+        upstream.Filter.Senders.Should().Be(2); // the trusted gateway's RCPT-time probe and its real transaction; none since
+    }
+
+    [Fact]
+    public async Task DSN_parameters_and_SMTPUTF8_arrive_upstream()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await Utf8CommandAsync(client, "MAIL FROM:<jörg@sender.test> RET=HDRS ENVID=env+2Bid SMTPUTF8")).Should().StartWith("250");
+        (await Utf8CommandAsync(client, "RCPT TO:<b@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig@example.com")).Should().StartWith("250");
+        (await SendDataAsync(client, "Subject: grüße\r\n\r\nhej\r\n")).Should().StartWith("250 ");
+
+        var envelope = upstream.Messages.Messages.Should().ContainSingle().Subject.Envelope;
+        envelope.IsSmtpUtf8.Should().BeTrue();
+        envelope.From!.Address.Should().Be("jörg@sender.test");
+        envelope.DsnReturn.Should().Be(DsnReturn.Headers);
+        envelope.DsnEnvelopeId.Should().Be("env+id");
+        var recipient = envelope.Recipients.Should().ContainSingle().Subject;
+        recipient.DsnNotify.Should().Be(DsnNotify.Success | DsnNotify.Failure);
+        recipient.OriginalRecipient.Should().NotBeNull(); // MailKit's own ORCPT (the RCPT address): it cannot pass the client's on
+    }
+
+    [Fact]
+    public async Task SMTPUTF8_mail_is_refused_at_RCPT_when_the_upstream_does_not_offer_SMTPUTF8()
+    {
+        await using var upstream = await StartUpstreamAsync(o => o.EnableSmtpUtf8 = false);
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await Utf8CommandAsync(client, "MAIL FROM:<jörg@sender.test> SMTPUTF8")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("553 5.6.7");
+        upstream.Filter.Senders.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task REQUIRETLS_mail_is_refused_when_the_upstream_path_is_not_TLS()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        using var smtp = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true, CheckCertificateRevocation = false };
+        await using var client = await gateway.ConnectAsync();
+
+        // REQUIRETLS is a MAIL parameter only over TLS; the raw client is plain, so the gateway's own check shows at MAIL.
+        (await client.CommandAsync("MAIL FROM:<a@sender.test> REQUIRETLS")).Should().StartWith("5");
+        upstream.Messages.Count.Should().Be(0);
+
+        await smtp.ConnectAsync("127.0.0.1", gateway.Port, SecureSocketOptions.StartTls);
+        smtp.RequireTLS = true;
+        var message = MimeMessage.Load(new MemoryStream(Encoding.ASCII.GetBytes(Message)));
+        var send = async () => await smtp.SendAsync(message);
+        (await send.Should().ThrowAsync<SmtpCommandException>()).Which.Message.Should().Contain("REQUIRETLS");
+        upstream.Messages.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task The_upstream_connection_ends_when_the_client_quits()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        upstream.Server.Server.ConnectionCount.Should().Be(1);
+
+        // The client abandons the transaction: RSET then a new one reuses the upstream connection (RSET upstream too).
+        (await client.CommandAsync("RSET")).Should().StartWith("250");
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await SendDataAsync(client, Message)).Should().StartWith("250 ");
+        upstream.Server.Server.ConnectionCount.Should().Be(1);
+
+        (await client.CommandAsync("QUIT")).Should().StartWith("221");
+        (await Eventually.HoldsAsync(() => upstream.Server.Server.ConnectionCount == 0)).Should().BeTrue();
+        upstream.Messages.Count.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525" }, null)]
+    [InlineData(new[] { "--upstream", "127.0.0.1:2525" }, "--listen is required")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526" }, "--upstream is required")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--upstream-tls", "sometimes" }, "bad or unknown option --upstream-tls sometimes")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--user", "a:b" }, "--user needs --submission")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--bogus", "x" }, "bad or unknown option --bogus x")]
+    public void The_command_line_is_parsed_strictly(string[] args, string? error)
+    {
+        var options = GatewayOptions.Parse(args, out var message);
+
+        message.Should().Be(error);
+        (options is null).Should().Be(error is not null);
+    }
+
+    [Fact]
+    public void The_command_line_takes_every_documented_flag()
+    {
+        var options = GatewayOptions.Parse(
+        [
+            "--listen", "127.0.0.1:2526", "--upstream", "[::1]:2525", "--upstream-tls", "opportunistic", "--upstream-ca", "ca.pem",
+            "--relay-domain", "example.com", "--relay-domain", "example.org.", "--submission", "127.0.0.1:2587",
+            "--user", "alice:se:cret", "--hostname", "gw.test",
+        ], out var error)!;
+
+        error.Should().BeNull();
+        options.UpstreamHost.Should().Be("::1");
+        options.UpstreamPort.Should().Be(2525);
+        options.UpstreamTls.Should().Be(UpstreamTlsMode.Opportunistic);
+        options.UpstreamCa.Should().Be("ca.pem");
+        options.IsRelayDomain("EXAMPLE.org").Should().BeTrue();
+        options.IsRelayDomain("sub.example.com").Should().BeFalse();
+        options.Users.Should().Equal(new GatewayUser("alice", "se:cret"));
+        options.ServerName.Should().Be("gw.test");
+        GatewayOptions.Parse(["--help"], out error).Should().BeNull();
+        error.Should().BeNull();
+    }
+
+    private static Task<Upstream> StartUpstreamAsync(Action<SmtpServerOptions>? configure = null) => Upstream.StartAsync(configure);
+
+    private static async Task<string> SendDataAsync(RawSmtpClient client, string content)
+    {
+        (await client.CommandAsync("DATA")).Should().StartWith("354");
+        var stuffed = content.Replace("\r\n.", "\r\n..", StringComparison.Ordinal);
+        await client.SendAsync(Encoding.UTF8.GetBytes(stuffed + ".\r\n"));
+        return await client.ReadReplyAsync();
+    }
+
+    private static async Task<string> Utf8CommandAsync(RawSmtpClient client, string line)
+    {
+        await client.SendAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
+        return await client.ReadReplyAsync();
+    }
+}
