@@ -217,7 +217,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 return;
             }
 
-            Write(_settings.Greeting);
+            Write(Greeting);
             SetDeadline(_settings.GreetingTimeout, TimeoutPhase.Greeting);
             while (true)
             {
@@ -618,7 +618,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             }));
         }
 
-        if (_endpoint.RequireTls && _tls is null && verb is not (SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.StartTls or SmtpVerb.Noop or SmtpVerb.Rset or SmtpVerb.Quit))
+        if (_endpoint.RequireTls && _tls is null && verb is not (SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.Lhlo or SmtpVerb.StartTls or SmtpVerb.Noop or SmtpVerb.Rset or SmtpVerb.Quit))
         {
             if (verb == SmtpVerb.Bdat && _settings.EnableChunking)
             {
@@ -633,10 +633,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         {
             case SmtpVerb.StartTls:
                 return Done(StartTls(arguments, bytesAfter));
-            case SmtpVerb.Ehlo:
-                return Done(Greet(arguments, extended: true));
-            case SmtpVerb.Helo:
-                return Done(Greet(arguments, extended: false));
+            case SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.Lhlo:
+                return Done(Hello(verb, arguments));
             case SmtpVerb.Mail:
                 return Mail(arguments);
             case SmtpVerb.Rcpt:
@@ -696,14 +694,14 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        return Reply(!extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed));
+        return Reply(GreetingReply(extended));
     }
 
     private ValueTask<ConnectionAction> Mail(ReadOnlySpan<byte> arguments)
     {
         if (!_greeted)
         {
-            return Done(Error(Replies.SendHeloFirst));
+            return Done(Error(SendHelloFirst));
         }
 
         if (_transaction is not null)
@@ -870,7 +868,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         if (_transaction.Recipients.Count == 0)
         {
-            return Error(Replies.NoValidRecipients);
+            return Error(NoValidRecipients);
         }
 
         Write(StartMailInput);
@@ -899,7 +897,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         refusal ??= _transaction is null ? Replies.NeedMailBeforeBdat
             : _bdatFailed ? Replies.BdatTransactionFailed
-            : _transaction.Recipients.Count == 0 ? Replies.NoValidRecipients
+            : _transaction.Recipients.Count == 0 ? NoValidRecipients
             : null;
 
         _chunkSize = size;
