@@ -6,8 +6,9 @@ using StartTls.Smtp.Tests.Storage;
 namespace StartTls.Smtp.Tests.Integration;
 
 /// <summary>
-/// LMTP endpoints over TCP: Python's <c>smtplib.LMTP</c> (the standard library client) reads one reply per recipient,
-/// and the Maildir store answers each recipient and names LMTP in its Received header.
+/// LMTP endpoints over TCP: Python's <c>smtplib.LMTP</c> (the standard library client) and Postfix's
+/// <c>smtp-source -L</c> read one reply per recipient, and the Maildir store answers each recipient and names LMTP in
+/// its Received header.
 /// </summary>
 public sealed class LmtpRealClientTests
 {
@@ -58,6 +59,38 @@ public sealed class LmtpRealClientTests
             "data d@s.test 550 5.1.1 Mailbox unavailable",
             "ok");
         store.Contents.Should().ContainSingle().Which.Should().Be("Subject: lmtp\r\n\r\nhello\r\n");
+    }
+
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Postfix_smtp_source_speaks_lmtp_and_reads_a_reply_per_recipient()
+    {
+        // smtp-source -L -r 3 -t rcpt@s.test sends to 3rcpt@s.test, 2rcpt@s.test and rcpt@s.test, in that order, and
+        // reads one reply per recipient after the dot: any non-2xx one is fatal to it.
+        var store = LmtpTestStore.ByAddress(new Dictionary<string, SmtpReply> { ["2rcpt@s.test"] = SmtpReply.MailboxFull });
+        await using var server = await TestServer.StartAsync(o => o.Endpoints[0].Protocol = SmtpEndpointProtocol.Lmtp, store: store);
+        var address = "127.0.0.1:" + server.Port.ToString(CultureInfo.InvariantCulture);
+
+        var accepted = await CliTool.RunAsync("smtp-source", ["-L", "-v", "-m", "2", "-r", "2", "-f", "a@c.test", "-t", "ok@s.test", "-M", "mta.test", address], timeout: ProcessTimeout);
+        var refused = await CliTool.RunAsync("smtp-source", ["-L", "-v", "-r", "3", "-f", "a@c.test", "-t", "rcpt@s.test", "-M", "mta.test", address], timeout: ProcessTimeout);
+
+        accepted.ExitCode.Should().Be(0, accepted.ToString());
+        accepted.StandardError.Should().Contain("LHLO mta.test");
+        CountOf(accepted.StandardError, "<<< 250 2.0.0 Message accepted").Should().Be(4, "two messages, two recipients each: " + accepted);
+        refused.ExitCode.Should().NotBe(0, refused.ToString());
+        refused.StandardError.Should().Contain("<<< 250 2.0.0 Message accepted", "3rcpt@s.test, first in RCPT order, was accepted")
+            .And.Contain("end of data rejected: 452 4.2.2 Mailbox full", "2rcpt@s.test's own reply came second");
+        store.Contents.Should().HaveCount(3, "every message was received; the replies differed per recipient");
+
+        static int CountOf(string text, string value)
+        {
+            var count = 0;
+            for (var i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + 1, StringComparison.Ordinal))
+            {
+                count++;
+            }
+
+            return count;
+        }
     }
 
     [Fact]
