@@ -49,10 +49,16 @@ internal sealed partial class MessageReceiver
 
     /// <summary>
     /// Before the one reply a failed message gets (over the limit, a line too long, a timeout, an abort, a protocol
-    /// violation): on an LMTP endpoint, the same reply for each recipient but the last, so the client reads one per recipient.
+    /// violation): on an LMTP endpoint, the same reply for each recipient but the last, so the client reads one per
+    /// recipient. Only where the message's end is answered: a BDAT chunk before LAST gets one reply, as in SMTP.
     /// </summary>
     private void RepeatForOtherRecipients(SmtpReply reply)
     {
+        if (_chunked && !_chunks.IsLast)
+        {
+            return;
+        }
+
         for (var i = 1; i < _replyCount; i++)
         {
             _connection.Write(reply);

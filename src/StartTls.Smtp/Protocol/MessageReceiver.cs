@@ -359,6 +359,7 @@ internal sealed partial class MessageReceiver : IDisposable
     {
         // One reply, or on an LMTP endpoint one per recipient in RCPT order (RFC 2033 §4.2), all in the next flush.
         var accepted = 0;
+        var acceptedCode = 250;
         var close = false;
         var warned = false;
         for (var i = 0; i < _replyCount; i++)
@@ -377,7 +378,7 @@ internal sealed partial class MessageReceiver : IDisposable
 
             if (recipientReply.IsPositive)
             {
-                accepted++;
+                acceptedCode = accepted++ == 0 ? recipientReply.Code : acceptedCode;
             }
             else
             {
@@ -402,7 +403,7 @@ internal sealed partial class MessageReceiver : IDisposable
             Log.MessageRefused(_services.Logger, reply.Code, "refused by the store");
         }
 
-        SmtpActivities.MessageReplied(_connection.TransactionActivity, accepted > 0 ? 250 : reply.Code, size);
+        SmtpActivities.MessageReplied(_connection.TransactionActivity, accepted > 0 ? acceptedCode : reply.Code, size);
         return close ? ConnectionAction.Close : ConnectionAction.Continue;
     }
 

@@ -45,4 +45,22 @@ internal sealed partial class SmtpConnection
         => _endpoint.IsLmtp ? _settings.GetLhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed)
             : !extended ? _settings.HeloReply
             : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed);
+
+    /// <summary>
+    /// A refused <c>BDAT … LAST</c> in a transaction with recipients (one that failed at an earlier chunk) answers the
+    /// message's end: on an LMTP endpoint the client reads one reply per recipient, so the refusal is written for each
+    /// but the last here, and the last by the caller.
+    /// </summary>
+    private SmtpReply RepeatLmtpRefusal(SmtpReply refusal)
+    {
+        if (_endpoint.IsLmtp && _chunkLast && _transaction is { } transaction)
+        {
+            for (var i = 1; i < transaction.Recipients.Count; i++)
+            {
+                Write(refusal);
+            }
+        }
+
+        return refusal;
+    }
 }

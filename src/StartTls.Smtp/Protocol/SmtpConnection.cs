@@ -551,7 +551,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         {
             // RFC 3030 §2: the data of a failed BDAT is accepted and discarded before the reply (T47).
             action = await receiver.DiscardChunkAsync(_chunkSize).ConfigureAwait(false);
-            return action == ConnectionAction.Close ? action : Error(_chunkRefusal!);
+            return action == ConnectionAction.Close ? action : Error(RepeatLmtpRefusal(_chunkRefusal!));
         }
 
         action = await receiver.ReceiveChunksAsync(_transaction!, _chunkSize, _chunkLast).ConfigureAwait(false);

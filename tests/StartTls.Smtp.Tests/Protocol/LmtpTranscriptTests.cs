@@ -167,6 +167,28 @@ public sealed class LmtpTranscriptTests
     }
 
     [Fact]
+    public async Task A_bdat_chunk_over_the_limit_gets_one_reply_and_the_refused_last_chunk_one_per_recipient()
+    {
+        await using var server = await TestServer.StartAsync(o => o.MaxMessageSize = 16);
+
+        var output = await RunAsync(server, Envelope3 + "BDAT 40\r\n" + new string('a', 40) + "BDAT 2 LAST\r\nxy", "RSET\r\nQUIT\r\n");
+
+        output.Should().EndWith("250 2.1.5 Recipient OK\r\n552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+            + string.Concat(Enumerable.Repeat("503 5.5.1 The BDAT transaction failed; send RSET\r\n", 3)) + "250 2.0.0 OK\r\n221 2.0.0 Bye\r\n");
+    }
+
+    [Fact]
+    public async Task A_last_bdat_chunk_over_the_limit_gets_552_for_every_recipient()
+    {
+        await using var server = await TestServer.StartAsync(o => o.MaxMessageSize = 16);
+
+        var output = await RunAsync(server, Envelope3 + "BDAT 40 LAST\r\n" + new string('a', 40), "QUIT\r\n");
+
+        output.Should().EndWith("250 2.1.5 Recipient OK\r\n"
+            + string.Concat(Enumerable.Repeat("552 5.3.4 Message size exceeds fixed maximum message size\r\n", 3)) + "221 2.0.0 Bye\r\n");
+    }
+
+    [Fact]
     public async Task A_line_too_long_gets_500_for_every_recipient()
     {
         await using var server = await TestServer.StartAsync(o => o.MaxTextLineLength = 1000);
