@@ -44,6 +44,8 @@ internal sealed record CommandLineOptions
           --hostname NAME           The server name in the greeting, EHLO reply and Received header.
                                     Default: the machine name.
           --implicit-tls HOST:PORT  Also listen for implicit TLS (RFC 8314, port 465 style) on HOST:PORT; repeatable.
+          --lmtp HOST:PORT          Also listen for LMTP (RFC 2033: LHLO, a reply per recipient) on HOST:PORT,
+                                    for an MTA on this host or a trusted network; never port 25. Repeatable.
           --cert PEMFILE            The TLS certificate chain (PEM, leaf first; or a .pfx). Reloaded when it changes.
           --key PEMFILE             The certificate's private key (PEM), when not in the --cert file.
           --sni NAME=CERTPEM,KEYPEM Serve this certificate to clients asking for NAME (or *.domain); repeatable.
@@ -92,6 +94,9 @@ internal sealed record CommandLineOptions
 
     /// <summary>The <c>--implicit-tls</c> addresses, in order.</summary>
     public IReadOnlyList<string> ImplicitTls { get; init; } = [];
+
+    /// <summary>The <c>--lmtp</c> addresses, in order.</summary>
+    public IReadOnlyList<string> Lmtp { get; init; } = [];
 
     /// <summary>The <c>--cert</c> file, or null.</summary>
     public string? Certificate { get; init; }
@@ -144,6 +149,7 @@ internal sealed record CommandLineOptions
         var options = new CommandLineOptions();
         var listen = new List<string>();
         var implicitTls = new List<string>();
+        var lmtp = new List<string>();
         var sni = new List<SniCertificate>();
         var users = new List<UserCredential>();
         var proxyProtocol = new List<string>();
@@ -170,7 +176,7 @@ internal sealed record CommandLineOptions
                 name = arg;
             }
 
-            if (name is not ("--listen" or "--implicit-tls" or "--sni" or "--user" or "--proxy-protocol" or "--xclient") && !seen.Add(name))
+            if (name is not ("--listen" or "--implicit-tls" or "--lmtp" or "--sni" or "--user" or "--proxy-protocol" or "--xclient") && !seen.Add(name))
             {
                 return Fail($"{name} is given more than once");
             }
@@ -197,6 +203,7 @@ internal sealed record CommandLineOptions
                     };
                     continue;
                 case "--implicit-tls":
+                case "--lmtp":
                 case "--cert":
                 case "--key":
                 case "--sni":
@@ -232,6 +239,7 @@ internal sealed record CommandLineOptions
             {
                 "--listen" => ParseListen(value, listen),
                 "--implicit-tls" => ParseListen(value, implicitTls, "--implicit-tls"),
+                "--lmtp" => ParseListen(value, lmtp, "--lmtp", SmtpEndpointProtocol.Lmtp),
                 "--cert" => ParseFile(value, "--cert", path => options = options with { Certificate = path }),
                 "--key" => ParseFile(value, "--key", path => options = options with { Key = path }),
                 "--sni" => ParseSni(value, sni),
@@ -270,7 +278,7 @@ internal sealed record CommandLineOptions
             return Fail("--require-auth and --allow-insecure-auth need at least one --user");
         }
 
-        return new CommandLineParseResult(options with { Listen = listen, ImplicitTls = implicitTls, Sni = sni, Users = users, ProxyProtocol = proxyProtocol, Xclient = xclient }, null, ShowHelp: false);
+        return new CommandLineParseResult(options with { Listen = listen, ImplicitTls = implicitTls, Lmtp = lmtp, Sni = sni, Users = users, ProxyProtocol = proxyProtocol, Xclient = xclient }, null, ShowHelp: false);
     }
 
     /// <summary>Applies the server settings given on the command line over those from configuration.</summary>
@@ -321,6 +329,20 @@ internal sealed record CommandLineOptions
             foreach (var address in ImplicitTls)
             {
                 options.Endpoints.Add(new SmtpEndpointOptions { Address = address, ImplicitTls = true });
+            }
+        }
+
+        if (Lmtp.Count > 0)
+        {
+            if (options.Endpoints.Count == 0)
+            {
+                // Keep the default SMTP endpoint beside the LMTP one(s).
+                options.Endpoints.Add(new SmtpEndpointOptions { RequireTls = RequireTls });
+            }
+
+            foreach (var address in Lmtp)
+            {
+                options.Endpoints.Add(new SmtpEndpointOptions { Address = address, Protocol = SmtpEndpointProtocol.Lmtp });
             }
         }
 
@@ -394,11 +416,12 @@ internal sealed record CommandLineOptions
         }
     }
 
-    private static string? ParseListen(string value, List<string> listen, string flag = "--listen")
+    private static string? ParseListen(string value, List<string> listen, string flag = "--listen", SmtpEndpointProtocol protocol = SmtpEndpointProtocol.Smtp)
     {
-        // The library's own validator decides what an address is, so the flag accepts exactly what the server binds.
+        // The library's own validator decides what an address is, so the flag accepts exactly what the server binds
+        // (for --lmtp: never port 25).
         var probe = new SmtpServerOptions();
-        probe.Endpoints.Add(new SmtpEndpointOptions { Address = value });
+        probe.Endpoints.Add(new SmtpEndpointOptions { Address = value, Protocol = protocol });
         var failures = Validate(probe);
         if (failures.Count > 0)
         {

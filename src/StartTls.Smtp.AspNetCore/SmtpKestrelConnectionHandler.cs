@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Connections;
 namespace StartTls.Smtp.AspNetCore;
 
 /// <summary>Hands each Kestrel connection of one endpoint to the SMTP server, which applies its limits and policy.</summary>
-internal sealed class SmtpKestrelConnectionHandler(SmtpServer server, KestrelSmtpEndpoint endpoint, bool implicitTls, bool requireTls)
+internal sealed class SmtpKestrelConnectionHandler(SmtpServer server, KestrelSmtpEndpoint endpoint, bool implicitTls, bool requireTls, SmtpEndpointProtocol protocol)
 {
     private SmtpEndpointOptions? _options;
 
@@ -16,6 +16,7 @@ internal sealed class SmtpKestrelConnectionHandler(SmtpServer server, KestrelSmt
             Name = endpoint.Name,
             ImplicitTls = implicitTls,
             RequireTls = requireTls,
+            Protocol = protocol,
         };
         var transport = connection.Transport;
         await server.ServeAsync(new SmtpConnectionContext(transport)

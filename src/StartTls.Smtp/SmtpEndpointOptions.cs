@@ -28,6 +28,14 @@ public sealed class SmtpEndpointOptions
     /// </summary>
     public bool RequireTls { get; set; }
 
+    /// <summary>
+    /// The protocol spoken here. <see cref="SmtpEndpointProtocol.Lmtp"/> (RFC 2033) greets with LMTP, takes <c>LHLO</c>
+    /// (HELO and EHLO get <c>500</c>) and answers the content once per accepted recipient, in RCPT order (a store
+    /// that implements <see cref="Storage.ILmtpMessageStore"/> decides each reply). LMTP is for a trusted network:
+    /// never on port 25 (RFC 2033 §5). Default <see cref="SmtpEndpointProtocol.Smtp"/>.
+    /// </summary>
+    public SmtpEndpointProtocol Protocol { get; set; }
+
     /// <inheritdoc />
     public override string ToString() => Address;
 }

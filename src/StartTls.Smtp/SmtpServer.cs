@@ -83,7 +83,7 @@ public sealed class SmtpServer : IAsyncDisposable
         // A snapshot: the endpoints are copied one by one, the rest by ProtocolSettings and TlsSettings.
         _endpoints = !options.ListenOnOwnSockets ? []
             : options.Endpoints.Count > 0
-            ? [.. options.Endpoints.Select(static e => new SmtpEndpointOptions { Address = e.Address, Name = e.Name, ImplicitTls = e.ImplicitTls, RequireTls = e.RequireTls })]
+            ? [.. options.Endpoints.Select(static e => new SmtpEndpointOptions { Address = e.Address, Name = e.Name, ImplicitTls = e.ImplicitTls, RequireTls = e.RequireTls, Protocol = e.Protocol })]
             : [new SmtpEndpointOptions()];
         _shutdownTimeout = options.ShutdownTimeout;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StartTls.Smtp.SmtpServer");
@@ -342,7 +342,7 @@ public sealed class SmtpServer : IAsyncDisposable
         metrics.ActiveConnections.Add(1, endpoint.MetricTag);
         NoteStress();
         var id = _idPrefix + Interlocked.Increment(ref _nextId).ToString("X6", CultureInfo.InvariantCulture);
-        var session = new SmtpSession(id, remoteEndPoint, localEndPoint, _services.Clock.Time.GetUtcNow());
+        var session = new SmtpSession(id, remoteEndPoint, localEndPoint, _services.Clock.Time.GetUtcNow()) { IsLmtp = endpoint.IsLmtp };
         var connection = new SmtpConnection(_services, transport, endpoint, session, expectProxyHeader: proxied);
         _connections[connection] = abort;
         try

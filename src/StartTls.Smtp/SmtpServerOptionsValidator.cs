@@ -100,6 +100,17 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
             {
                 failures.Add($"Endpoints: '{endpoint.Address}' is implicit TLS; RequireTls applies only to STARTTLS endpoints.");
             }
+
+            if (endpoint is { Protocol: SmtpEndpointProtocol.Lmtp } && EndpointParser.TryParse(endpoint.Address, out var lmtpAddresses, out _) && lmtpAddresses.Count > 0 && lmtpAddresses[0].Port == 25)
+            {
+                // RFC 2033 §5: "The LMTP protocol MUST NOT be used on the TCP port 25."
+                failures.Add($"Endpoints: '{endpoint.Address}' is an LMTP endpoint; LMTP must never listen on port 25 (RFC 2033 §5).");
+            }
+
+            if (endpoint is not null && !Enum.IsDefined(endpoint.Protocol))
+            {
+                failures.Add($"Endpoints: '{endpoint.Address}' has an unknown Protocol; use Smtp or Lmtp.");
+            }
         }
 
         if (options.Tls.HandshakeTimeout <= TimeSpan.Zero || options.Tls.HandshakeTimeout > TimeSpan.FromMinutes(5))

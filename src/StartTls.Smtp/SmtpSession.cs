@@ -45,8 +45,14 @@ public sealed class SmtpSession
     /// <summary>The name the client gave in its last HELO or EHLO, or <see langword="null"/> before that.</summary>
     public string? HeloName { get; internal set; }
 
-    /// <summary>True when the client greeted with EHLO (ESMTP), false for HELO or before any greeting.</summary>
+    /// <summary>True when the client greeted with EHLO (ESMTP) or LHLO (LMTP), false for HELO or before any greeting.</summary>
     public bool IsExtended { get; internal set; }
+
+    /// <summary>
+    /// True when the connection arrived on an LMTP endpoint (RFC 2033, <see cref="SmtpEndpointProtocol.Lmtp"/>): the
+    /// client greets with LHLO, and the content gets one reply per recipient.
+    /// </summary>
+    public bool IsLmtp { get; internal init; }
 
     /// <summary>The TLS facts once the connection is encrypted (STARTTLS or implicit TLS); <see langword="null"/> in plaintext.</summary>
     public SmtpTlsInfo? Tls { get; internal set; }
@@ -68,9 +74,17 @@ public sealed class SmtpSession
 
     /// <summary>
     /// The protocol name for a Received header's <c>with</c> clause (RFC 3848): <c>SMTP</c>, <c>ESMTP</c>,
-    /// <c>ESMTPS</c> over TLS, <c>ESMTPA</c> or <c>ESMTPSA</c> once authenticated.
+    /// <c>ESMTPS</c> over TLS, <c>ESMTPA</c> or <c>ESMTPSA</c> once authenticated; on an LMTP endpoint <c>LMTP</c>,
+    /// <c>LMTPS</c>, <c>LMTPA</c> or <c>LMTPSA</c>.
     /// </summary>
-    public string ProtocolName => (IsExtended, IsSecure, IsAuthenticated) switch
+    public string ProtocolName => IsLmtp ? (IsSecure, IsAuthenticated) switch
+    {
+        (false, false) => "LMTP",
+        (true, false) => "LMTPS",
+        (false, true) => "LMTPA",
+        (true, true) => "LMTPSA",
+    }
+    : (IsExtended, IsSecure, IsAuthenticated) switch
     {
         (false, _, _) => "SMTP",
         (true, false, false) => "ESMTP",

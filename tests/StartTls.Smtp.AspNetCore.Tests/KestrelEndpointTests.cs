@@ -120,6 +120,25 @@ public sealed class KestrelEndpointTests
     }
 
     [Fact]
+    public async Task An_lmtp_endpoint_on_kestrel_speaks_lmtp()
+    {
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer().UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp(o => o.Protocol = SmtpEndpointProtocol.Lmtp)));
+        });
+
+        await using var client = await RawSmtpClient.ConnectAsync(app.KestrelEndPoints.Single());
+        (await client.ReadReplyAsync()).Should().EndWith(" LMTP ready");
+        (await client.CommandAsync("EHLO client.test")).Should().StartWith("500 5.5.1");
+        (await client.CommandAsync("LHLO client.test")).Should().StartWith("250-");
+        await client.SendAsync("MAIL FROM:<a@c.test>\r\nRCPT TO:<b@s.test>\r\nRCPT TO:<c@s.test>\r\nDATA\r\n");
+        (await client.ReadRepliesAsync(4))[^1].Should().StartWith("354 ");
+        await client.SendAsync("hi\r\n.\r\n");
+        (await client.ReadRepliesAsync(2)).Should().AllBe("250 2.0.0 Message accepted");
+    }
+
+    [Fact]
     public async Task Implicit_TLS_endpoint_handshakes_with_the_server_TLS_not_Kestrel_HTTPS()
     {
         using var certificate = TestCertificates.IssueServer("mx.test");

@@ -138,4 +138,7 @@ internal static partial class Log
 
     [LoggerMessage(73, LogLevel.Information, "XCLIENT from {Proxy}: client now {RemoteEndPoint} ({ClientHostName}), HELO {HeloName}, authenticated {Authenticated}")]
     public static partial void XclientApplied(ILogger logger, EndPoint? proxy, EndPoint? remoteEndPoint, string? clientHostName, string? heloName, bool authenticated);
+
+    [LoggerMessage(90, LogLevel.Error, "The LMTP message store returned {Count} replies for {Recipients} recipients; replied 451 to each")]
+    public static partial void LmtpReplyCountMismatch(ILogger logger, int count, int recipients);
 }

@@ -12,6 +12,12 @@ internal sealed record EndpointSettings(string Name, bool ImplicitTls, bool Requ
     /// <summary>The measurement tag that names this endpoint, built once.</summary>
     public KeyValuePair<string, object?> MetricTag { get; } = new(Diagnostics.SmtpTelemetry.EndpointTag, Name);
 
+    /// <summary>The endpoint speaks LMTP (RFC 2033): LHLO, and one reply per recipient after the content.</summary>
+    public bool IsLmtp { get; init; }
+
     public static EndpointSettings From(SmtpEndpointOptions options)
-        => new(string.IsNullOrEmpty(options.Name) ? options.Address : options.Name, options.ImplicitTls, options.RequireTls);
+        => new(string.IsNullOrEmpty(options.Name) ? options.Address : options.Name, options.ImplicitTls, options.RequireTls)
+        {
+            IsLmtp = options.Protocol == SmtpEndpointProtocol.Lmtp,
+        };
 }

@@ -100,6 +100,7 @@ internal sealed partial class MessageReceiver : IDisposable
         await connection.FlushAsync().ConfigureAwait(false);
 
         TransactionFailed = false;
+        BeginReplies(envelope);
         _contentEnd = ContentEnd.None;
         _storeAborted = false;
         _contentFault = null;
@@ -148,15 +149,22 @@ internal sealed partial class MessageReceiver : IDisposable
 
         if (_contentEnd == ContentEnd.Completed && !SizeExceeded && !LineTooLong)
         {
-            if (reply.IsPositive && !storeReadAll)
+            if (reply.IsPositive && !storeReadAll && _recipientReplies is null)
             {
+                // (An LMTP store's per-recipient replies are checked one by one in CompleteMessage.)
                 Log.StoreDidNotReadAll(_services.Logger);
                 reply = Replies.StoreIncomplete;
             }
 
-            // The filter's content verdict, if it has one, before anything is said.
-            reply = await connection.JudgeMessageAsync(reply).ConfigureAwait(false);
-            return CompleteMessage(envelope, reply, Size);
+            // The filter's content verdict, if it has one, before anything is said. A verdict that replaces the store's
+            // reply speaks for every recipient (LMTP): the store's per-recipient replies are then set aside.
+            var judged = await connection.JudgeMessageAsync(reply).ConfigureAwait(false);
+            if (!ReferenceEquals(judged, reply))
+            {
+                _recipientReplies = null;
+            }
+
+            return CompleteMessage(envelope, judged, Size, storeReadAll);
         }
 
         _services.Metrics.MessagesRefused.Add(1, _endpoint.MetricTag);
@@ -165,6 +173,7 @@ internal sealed partial class MessageReceiver : IDisposable
         {
             case ContentEnd.TimedOut:
                 SmtpActivities.Fail(activity, "timeout");
+                RepeatForOtherRecipients(Replies.Timeout);
                 connection.OnTimeout(TimeoutPhase.Content);
                 return ConnectionAction.Close;
             case ContentEnd.Aborted:
@@ -172,6 +181,7 @@ internal sealed partial class MessageReceiver : IDisposable
                 Log.MessageRefused(_services.Logger, Replies.ShuttingDown.Code, "the session was aborted");
                 SmtpActivities.Fail(activity, "aborted");
                 SmtpActivities.Fail(connection.Activity, "aborted");
+                RepeatForOtherRecipients(Replies.ShuttingDown);
                 connection.WriteFarewell(Replies.ShuttingDown);
                 return ConnectionAction.Close;
             case ContentEnd.Disconnected:
@@ -180,13 +190,16 @@ internal sealed partial class MessageReceiver : IDisposable
                 return ConnectionAction.Close;
             case ContentEnd.Nul:
                 SmtpActivities.Fail(activity, "nul_in_data");
+                RepeatForOtherRecipients(Replies.NulInData);
                 return connection.Violation(Replies.NulInData, "nul_in_data", "NUL in message content");
             case ContentEnd.BareLineEnding:
                 SmtpActivities.Fail(activity, "bare_line_ending_in_data");
+                RepeatForOtherRecipients(Replies.BareLineEndingInData);
                 return connection.Violation(Replies.BareLineEndingInData, "bare_line_ending_in_data", "bare CR or LF in message content");
             case ContentEnd.Completed when SizeExceeded:
                 Log.MessageRefused(_services.Logger, Replies.MessageTooLarge.Code, "over the size limit");
                 SmtpActivities.MessageReplied(activity, Replies.MessageTooLarge.Code, Size);
+                RepeatForOtherRecipients(Replies.MessageTooLarge);
                 connection.MessageReplied(Replies.MessageTooLarge);
                 connection.Write(Replies.MessageTooLarge);
 
@@ -203,6 +216,7 @@ internal sealed partial class MessageReceiver : IDisposable
             default:
                 Log.MessageRefused(_services.Logger, Replies.DataLineTooLong.Code, "line too long");
                 SmtpActivities.MessageReplied(activity, Replies.DataLineTooLong.Code, Size);
+                RepeatForOtherRecipients(Replies.DataLineTooLong);
                 connection.MessageReplied(Replies.DataLineTooLong);
                 connection.Write(Replies.DataLineTooLong);
                 return ConnectionAction.Continue;
@@ -358,14 +372,49 @@ internal sealed partial class MessageReceiver : IDisposable
         return written;
     }
 
-    private ConnectionAction CompleteMessage(SmtpEnvelope envelope, SmtpReply reply, long size)
+    private ConnectionAction CompleteMessage(SmtpEnvelope envelope, SmtpReply reply, long size, bool storeReadAll)
     {
-        if (reply.IsPositive)
+        // One reply, or on an LMTP endpoint one per recipient in RCPT order (RFC 2033 §4.2), all in the next flush.
+        var accepted = 0;
+        var acceptedCode = 250;
+        SmtpReply? firstAccepted = null;
+        var close = false;
+        var warned = false;
+        for (var i = 0; i < _replyCount; i++)
+        {
+            var recipientReply = ReplyFor(i, reply);
+            if (recipientReply.IsPositive && !storeReadAll)
+            {
+                if (!warned)
+                {
+                    Log.StoreDidNotReadAll(_services.Logger);
+                    warned = true;
+                }
+
+                recipientReply = Replies.StoreIncomplete;
+            }
+
+            if (recipientReply.IsPositive)
+            {
+                acceptedCode = accepted++ == 0 ? recipientReply.Code : acceptedCode;
+                firstAccepted ??= recipientReply;
+            }
+            else
+            {
+                reply = recipientReply;
+            }
+
+            // A store that says 421 closes the session (RFC 5321 §3.8), as a hook's 421 does.
+            close |= recipientReply.Code == 421;
+            _connection.Write(recipientReply);
+        }
+
+        if (accepted > 0)
         {
             _session.MessageCount++;
             _services.Metrics.MessagesAccepted.Add(1, _endpoint.MetricTag);
             _services.Metrics.BytesReceived.Add(size, _endpoint.MetricTag);
-            Log.MessageAccepted(_services.Logger, size, envelope.Recipients.Count);
+            Log.MessageAccepted(_services.Logger, size, _replyCount == 1 ? envelope.Recipients.Count : accepted);
         }
         else
         {
@@ -373,12 +422,9 @@ internal sealed partial class MessageReceiver : IDisposable
             Log.MessageRefused(_services.Logger, reply.Code, "refused by the store");
         }
 
-        SmtpActivities.MessageReplied(_connection.TransactionActivity, reply.Code, size);
-        _connection.MessageReplied(reply);
-        _connection.Write(reply);
-
-        // A store that says 421 closes the session (RFC 5321 §3.8), as a hook's 421 does.
-        return reply.Code == 421 ? ConnectionAction.Close : ConnectionAction.Continue;
+        SmtpActivities.MessageReplied(_connection.TransactionActivity, accepted > 0 ? acceptedCode : reply.Code, size);
+        _connection.MessageReplied(firstAccepted ?? reply);
+        return close ? ConnectionAction.Close : ConnectionAction.Continue;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -387,7 +433,7 @@ internal sealed partial class MessageReceiver : IDisposable
         try
         {
             // The store is the transaction's (under a container, resolved in its scope now, at its first use).
-            return await _connection.Transaction!.GetMessageStore().SaveAsync(_session, envelope, stream, cancellationToken).ConfigureAwait(false) ?? Replies.LocalError;
+            return await SaveAsync(_connection.Transaction!.GetMessageStore(), envelope, stream, cancellationToken).ConfigureAwait(false) ?? Replies.LocalError;
         }
 #pragma warning disable CA1031 // A failing store becomes 451 so the client retries; it must not end the connection.
         catch (Exception ex)

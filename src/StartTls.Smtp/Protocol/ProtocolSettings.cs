@@ -1,7 +1,7 @@
 namespace StartTls.Smtp.Protocol;
 
 /// <summary>The validated, immutable settings one server's connections share.</summary>
-internal sealed class ProtocolSettings
+internal sealed partial class ProtocolSettings
 {
     public ProtocolSettings(SmtpServerOptions options, string serverName)
     {
@@ -33,6 +33,7 @@ internal sealed class ProtocolSettings
         EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, secure: false, authMechanisms: null, offerXclient: false);
         EhloReplySecure = BuildEhloReply(offerStartTls: false, secure: true, authMechanisms: null, offerXclient: false);
         HeloReply = new SmtpReply(250, null, serverName);
+        LmtpGreeting = new SmtpReply(220, null, serverName + " LMTP ready");
     }
 
     public string ServerName { get; }
@@ -98,10 +99,12 @@ internal sealed class ProtocolSettings
     /// <summary>The XCLIENT capability line: the attributes this server takes (Postfix's XCLIENT_README).</summary>
     public const string XclientCapability = "XCLIENT NAME ADDR PORT PROTO HELO LOGIN";
 
-    private SmtpReply BuildEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient)
+    private SmtpReply BuildEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient, bool lmtp = false)
     {
         var lines = new List<string> { ServerName };
-        if (EnablePipelining)
+
+        // RFC 2033 §5: an LMTP server must offer PIPELINING (and ENHANCEDSTATUSCODES, always listed).
+        if (EnablePipelining || lmtp)
         {
             lines.Add("PIPELINING");
         }

@@ -67,7 +67,7 @@ internal sealed partial class SmtpConnection
         _greeted = false;
         Log.XclientApplied(_services.Logger, _session.ProxyEndPoint, _session.RemoteEndPoint, _session.ClientHostName, _session.HeloName, _session.IsAuthenticated);
         SmtpActivities.SetClient(_activity, _session);
-        Write(_settings.Greeting);
+        Write(Greeting);
         return ConnectionAction.Continue;
     }
 }

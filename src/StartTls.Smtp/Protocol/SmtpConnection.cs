@@ -217,7 +217,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
                 return;
             }
 
-            Write(_settings.Greeting);
+            Write(Greeting);
             SetDeadline(_settings.GreetingTimeout, TimeoutPhase.Greeting);
             while (true)
             {
@@ -564,7 +564,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         {
             // RFC 3030 §2: the data of a failed BDAT is accepted and discarded before the reply (T47).
             action = await receiver.DiscardChunkAsync(_chunkSize).ConfigureAwait(false);
-            return action == ConnectionAction.Close ? action : Error(_chunkRefusal!);
+            return action == ConnectionAction.Close ? action : Error(RepeatLmtpRefusal(_chunkRefusal!));
         }
 
         if (MessageStartHook() is { } hook && await CheckMessageStartAsync(hook).ConfigureAwait(false) is { } refusal)
@@ -640,7 +640,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             }));
         }
 
-        if (_endpoint.RequireTls && _tls is null && verb is not (SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.StartTls or SmtpVerb.Noop or SmtpVerb.Rset or SmtpVerb.Quit))
+        if (_endpoint.RequireTls && _tls is null && verb is not (SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.Lhlo or SmtpVerb.StartTls or SmtpVerb.Noop or SmtpVerb.Rset or SmtpVerb.Quit))
         {
             if (verb == SmtpVerb.Bdat && _settings.EnableChunking)
             {
@@ -655,10 +655,8 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         {
             case SmtpVerb.StartTls:
                 return Done(StartTls(arguments, bytesAfter));
-            case SmtpVerb.Ehlo:
-                return Greet(arguments, extended: true);
-            case SmtpVerb.Helo:
-                return Greet(arguments, extended: false);
+            case SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.Lhlo:
+                return Hello(verb, arguments);
             case SmtpVerb.Mail:
                 return Mail(arguments);
             case SmtpVerb.Rcpt:
@@ -720,7 +718,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         _greeted = true;
         _session.HeloName = System.Text.Encoding.ASCII.GetString(arguments);
         _session.IsExtended = extended;
-        var reply = !extended ? _settings.HeloReply : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed);
+        var reply = GreetingReply(extended);
         return _sessionHandler is IGreetingHook hook ? GreetAsync(hook, reply, EndTransactionAsync()) : Done(Reply(reply));
     }
 
@@ -728,7 +726,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     {
         if (!_greeted)
         {
-            return Done(Error(Replies.SendHeloFirst));
+            return Done(Error(SendHelloFirst));
         }
 
         if (_transaction is not null)
@@ -903,7 +901,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         if (_transaction.Recipients.Count == 0)
         {
-            return Error(Replies.NoValidRecipients);
+            return Error(NoValidRecipients);
         }
 
         return ConnectionAction.ReceiveData;
@@ -931,7 +929,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
 
         refusal ??= _transaction is null ? Replies.NeedMailBeforeBdat
             : _bdatFailed ? Replies.BdatTransactionFailed
-            : _transaction.Recipients.Count == 0 ? Replies.NoValidRecipients
+            : _transaction.Recipients.Count == 0 ? NoValidRecipients
             : null;
 
         _chunkSize = size;

@@ -19,4 +19,7 @@ internal enum SmtpVerb
     Auth,
     Bdat,
     Xclient,
+
+    /// <summary>LMTP's greeting (RFC 2033 §4.1); a command only on LMTP endpoints.</summary>
+    Lhlo,
 }

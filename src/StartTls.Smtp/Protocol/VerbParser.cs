@@ -26,6 +26,7 @@ internal static class VerbParser
             {
                 0x6f6c6865 => SmtpVerb.Ehlo, // "ehlo"
                 0x6f6c6568 => SmtpVerb.Helo, // "helo"
+                0x6f6c686c => SmtpVerb.Lhlo, // "lhlo"
                 0x6c69616d => SmtpVerb.Mail, // "mail"
                 0x74706372 => SmtpVerb.Rcpt, // "rcpt"
                 0x61746164 => SmtpVerb.Data, // "data"

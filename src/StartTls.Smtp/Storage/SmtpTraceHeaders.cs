@@ -84,7 +84,8 @@ public static class SmtpTraceHeaders
     /// <summary>
     /// The protocol name for the <c>with</c> clause: <c>SMTP</c> after HELO; after EHLO <c>ESMTP</c>, or <c>UTF8SMTP</c>
     /// for an SMTPUTF8 transaction (RFC 6531 §3.7.3), with <c>S</c> added under TLS and <c>A</c> once authenticated
-    /// (RFC 3848): <c>ESMTPS</c>, <c>ESMTPSA</c>, <c>UTF8SMTPSA</c>….
+    /// (RFC 3848): <c>ESMTPS</c>, <c>ESMTPSA</c>, <c>UTF8SMTPSA</c>…. On an LMTP endpoint (<see cref="SmtpSession.IsLmtp"/>)
+    /// the LMTP names: <c>LMTP</c>, <c>LMTPS</c>, <c>LMTPA</c>, <c>LMTPSA</c> and their <c>UTF8LMTP</c> forms.
     /// </summary>
     /// <param name="session">The session: HELO or EHLO, TLS, authentication.</param>
     /// <param name="envelope">The transaction, for SMTPUTF8.</param>
@@ -93,6 +94,22 @@ public static class SmtpTraceHeaders
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(envelope);
+        if (session.IsLmtp)
+        {
+            // RFC 3848 and RFC 6531 §3.7.3: never ESMTP for a message that came by LMTP.
+            return (envelope.IsSmtpUtf8, session.IsSecure, session.IsAuthenticated) switch
+            {
+                (false, false, false) => "LMTP",
+                (false, true, false) => "LMTPS",
+                (false, false, true) => "LMTPA",
+                (false, true, true) => "LMTPSA",
+                (true, false, false) => "UTF8LMTP",
+                (true, true, false) => "UTF8LMTPS",
+                (true, false, true) => "UTF8LMTPA",
+                (true, true, true) => "UTF8LMTPSA",
+            };
+        }
+
         if (!session.IsExtended)
         {
             return "SMTP";

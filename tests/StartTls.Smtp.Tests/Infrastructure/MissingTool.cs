@@ -14,6 +14,7 @@ public static class MissingTool
         ["prlimit"] = "util-linux",
         ["kill"] = "procps",
         ["chromedriver"] = "chromium-driver",
+        ["smtp-source"] = "postfix",
     };
 
     /// <summary>True when running in CI, where a missing tool is a failure rather than a skip.</summary>

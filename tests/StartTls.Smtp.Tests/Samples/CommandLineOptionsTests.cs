@@ -99,11 +99,43 @@ public sealed class CommandLineOptionsTests
     public void Usage_names_every_flag()
     {
         foreach (var flag in new[] { "--listen HOST:PORT", "--maildir PATH", "--store maildir|null", "--max-message-size BYTES",
-                     "--hostname NAME", "--log-level LEVEL", "--no-trace-headers", "--proxy-protocol CIDR", "--xclient CIDR", "--help" })
+                     "--hostname NAME", "--log-level LEVEL", "--no-trace-headers", "--proxy-protocol CIDR", "--xclient CIDR", "--lmtp HOST:PORT", "--help" })
         {
             CommandLineOptions.Usage.Should().Contain(flag);
         }
     }
+
+    [Fact]
+    public void Lmtp_is_repeatable_and_adds_lmtp_endpoints_beside_the_default_one()
+    {
+        var parsed = ParseOk("--lmtp", "127.0.0.1:2424", "--lmtp=[::1]:2424");
+        parsed.Lmtp.Should().Equal("127.0.0.1:2424", "[::1]:2424");
+
+        var options = new SmtpServerOptions();
+        parsed.ApplyTo(options);
+
+        options.Endpoints.Select(e => (e.Address, e.Protocol)).Should().Equal(
+            ("127.0.0.1:2525", SmtpEndpointProtocol.Smtp),
+            ("127.0.0.1:2424", SmtpEndpointProtocol.Lmtp),
+            ("[::1]:2424", SmtpEndpointProtocol.Lmtp));
+    }
+
+    [Fact]
+    public void Lmtp_beside_listen_keeps_only_the_listen_addresses_for_smtp()
+    {
+        var options = new SmtpServerOptions();
+        ParseOk("--listen", "127.0.0.1:2600", "--lmtp", "127.0.0.1:2424").ApplyTo(options);
+
+        options.Endpoints.Select(e => (e.Address, e.Protocol)).Should().Equal(
+            ("127.0.0.1:2600", SmtpEndpointProtocol.Smtp),
+            ("127.0.0.1:2424", SmtpEndpointProtocol.Lmtp));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:25", "RFC 2033")]
+    [InlineData("nonsense", "--lmtp")]
+    public void Lmtp_refuses_port_25_and_bad_addresses(string value, string expected)
+        => ParseError("--lmtp", value).Should().StartWith("--lmtp").And.Contain(expected);
 
     [Fact]
     public void Proxy_protocol_and_xclient_are_repeatable_and_reach_the_server_options()

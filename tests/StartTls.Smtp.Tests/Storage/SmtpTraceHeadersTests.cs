@@ -109,6 +109,36 @@ public sealed class SmtpTraceHeadersTests
         SmtpTraceHeaders.Format(session, envelope, "mx", Now).Should().Contain(" with " + expected + " id ");
     }
 
+    [Theory]
+    [InlineData(false, false, false, "LMTP")]
+    [InlineData(false, true, false, "LMTPS")]
+    [InlineData(false, false, true, "LMTPA")]
+    [InlineData(false, true, true, "LMTPSA")]
+    [InlineData(true, false, false, "UTF8LMTP")]
+    [InlineData(true, true, false, "UTF8LMTPS")]
+    [InlineData(true, false, true, "UTF8LMTPA")]
+    [InlineData(true, true, true, "UTF8LMTPSA")]
+    public void With_names_lmtp_for_a_message_that_came_by_lmtp(bool utf8, bool secure, bool authenticated, string expected)
+    {
+        var basic = Session();
+        var session = new SmtpSession("s1", basic.RemoteEndPoint, basic.LocalEndPoint, Now) { HeloName = "mta.example.org", IsExtended = true, IsLmtp = true };
+        if (secure)
+        {
+            session.Tls = new SmtpTlsInfo(System.Security.Authentication.SslProtocols.Tls13, System.Net.Security.TlsCipherSuite.TLS_AES_128_GCM_SHA256, null, null, System.Net.Security.SslPolicyErrors.None, false);
+        }
+
+        if (authenticated)
+        {
+            session.AuthenticatedIdentity = "alice";
+        }
+
+        var envelope = Envelope("a@example.org", utf8, "b@example.net");
+
+        SmtpTraceHeaders.WithProtocol(session, envelope).Should().Be(expected);
+        SmtpTraceHeaders.Format(session, envelope, "mx", Now).Should().Contain(" with " + expected + " id ").And.NotContain("SMTP");
+        session.ProtocolName.Should().Be(expected.Replace("UTF8", string.Empty, StringComparison.Ordinal));
+    }
+
     private static void AssertWellFormed(string headers)
     {
         headers.Should().EndWith("\r\n");
