@@ -89,6 +89,31 @@ public sealed class LmtpTranscriptTests
         store.SingleReplyCalls.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_content_verdict_that_replaces_the_store_s_reply_answers_every_recipient(bool refuse)
+    {
+        var store = LmtpTestStore.ByAddress(new Dictionary<string, SmtpReply> { ["c@s.test"] = SmtpReply.MailboxFull });
+        await using var server = await TestServer.StartAsync(store: store, filter: new VerdictFilter(refuse ? SmtpReply.Spam : null));
+
+        var output = await RunAsync(server, Envelope3 + "DATA\r\n", "hi\r\n.\r\nQUIT\r\n");
+
+        output.Should().EndWith(refuse
+            ? "554 5.7.1 Message rejected as spam\r\n554 5.7.1 Message rejected as spam\r\n554 5.7.1 Message rejected as spam\r\n221 2.0.0 Bye\r\n"
+            : Accepted + "452 4.2.2 Mailbox full, try again later\r\n" + Accepted + "221 2.0.0 Bye\r\n",
+            "a verdict speaks for the whole message; no verdict keeps the store's reply per recipient");
+    }
+
+    private sealed class VerdictFilter(SmtpReply? verdict) : IMailboxFilter, IMessageVerdictHook
+    {
+        public ValueTask<SmtpReply> CheckSenderAsync(SmtpSession session, SmtpEnvelope envelope, CancellationToken cancellationToken) => new(SmtpReply.SenderOk);
+
+        public ValueTask<SmtpReply> CheckRecipientAsync(SmtpSession session, SmtpEnvelope envelope, SmtpRecipient recipient, CancellationToken cancellationToken) => new(SmtpReply.RecipientOk);
+
+        public ValueTask<SmtpReply> OnMessageReceivedAsync(SmtpTransaction transaction, SmtpReply storeReply, CancellationToken cancellationToken) => new(verdict ?? storeReply);
+    }
+
     [Fact]
     public async Task A_per_recipient_store_on_an_smtp_endpoint_gives_its_single_reply()
     {
