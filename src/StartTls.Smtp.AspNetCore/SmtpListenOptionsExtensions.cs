@@ -22,8 +22,8 @@ public static class SmtpListenOptionsExtensions
     /// </summary>
     /// <param name="listenOptions">The Kestrel endpoint.</param>
     /// <param name="configure">
-    /// The endpoint's SMTP policy: <see cref="SmtpEndpointOptions.ImplicitTls"/>, <see cref="SmtpEndpointOptions.RequireTls"/>
-    /// and <see cref="SmtpEndpointOptions.Name"/> (default: the endpoint's address, for example <c>127.0.0.1:2525</c>).
+    /// The endpoint's SMTP policy: <see cref="SmtpEndpointOptions.ImplicitTls"/>, <see cref="SmtpEndpointOptions.RequireTls"/>,
+    /// the per-endpoint AUTH, STARTTLS, size and PROXY protocol settings, and <see cref="SmtpEndpointOptions.Name"/> (default: the endpoint's address, for example <c>127.0.0.1:2525</c>).
     /// <see cref="SmtpEndpointOptions.Address"/> is not used: Kestrel's endpoint decides where to listen.
     /// </param>
     /// <returns>The listen options.</returns>
@@ -73,7 +73,7 @@ public static class SmtpListenOptionsExtensions
             }
 
             _ = next; // the SMTP server is the terminal handler: Kestrel's HTTP server behind it never runs
-            var handler = new SmtpKestrelConnectionHandler(server, endpoint, implicitTls, requireTls);
+            var handler = new SmtpKestrelConnectionHandler(server, endpoint, configured);
             return handler.OnConnectedAsync;
         });
         return listenOptions;
