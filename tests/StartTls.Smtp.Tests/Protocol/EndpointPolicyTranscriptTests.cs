@@ -19,7 +19,7 @@ public sealed class EndpointPolicyTranscriptTests
 
     private readonly ConcurrentQueue<(string Endpoint, EndPoint? Remote)> _sessions = new();
 
-    private Task<TestServer> StartAsync() => TestServer.StartAsync(AuthTestKit.TlsServer(AuthTestKit.NewUsers(), auth => auth.RequireAuthentication = false).Then(o =>
+    private Task<TestServer> StartAsync() => TestServer.StartAsync(AuthTestKit.TlsServer(AuthTestKit.NewUsers(), auth => auth.RequireAuthentication = false) + (o =>
     {
         o.MaxMessageSize = 1000;
         o.Endpoints[0].Name = "mx";
@@ -181,14 +181,4 @@ public sealed class EndpointPolicyTranscriptTests
     }
 
     private static byte[] ProxyV1() => ProxyHeaderBytes.V1(new IPEndPoint(IPAddress.Parse("192.0.2.10"), 51234), new IPEndPoint(IPAddress.Parse("198.51.100.1"), 25));
-}
-
-/// <summary>Composition of option actions for the endpoint tests.</summary>
-internal static class OptionActions
-{
-    public static Action<SmtpServerOptions> Then(this Action<SmtpServerOptions> first, Action<SmtpServerOptions> second) => o =>
-    {
-        first(o);
-        second(o);
-    };
 }
