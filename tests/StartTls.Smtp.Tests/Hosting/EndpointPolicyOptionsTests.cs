@@ -6,7 +6,9 @@ using Microsoft.Extensions.Options;
 using StartTls.Smtp.Authentication;
 using StartTls.Smtp.Hosting;
 using StartTls.Smtp.Storage;
+using StartTls.Smtp.Tests.Authentication;
 using StartTls.Smtp.Tests.Infrastructure;
+using StartTls.Smtp.Tests.Samples;
 
 namespace StartTls.Smtp.Tests.Hosting;
 
@@ -135,5 +137,68 @@ public sealed class EndpointPolicyOptionsTests
         options.Endpoints.Add(endpoint);
 
         SmtpServerOptionsValidator.Instance.Validate(null, options).Succeeded.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task The_READMEs_mx_and_submission_configuration_binds_and_behaves_as_described()
+    {
+        var readme = File.ReadAllText(Path.Combine(ReadmeSnippets.RepositoryRoot().FullName, "README.md"));
+        var json = ReadmeSnippets.CodeBlocks(readme, "json").Single(b => b.Contains("\"OfferAuthentication\"", StringComparison.Ordinal));
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))).Build().GetSection("Smtp");
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Development" });
+        builder.Logging.ClearProviders();
+        var users = AuthTestKit.NewUsers();
+        builder.Services.AddSmtpServer(configuration, o =>
+        {
+            // The test's own addresses, certificate and users; everything else is the README's.
+            foreach (var endpoint in o.Endpoints)
+            {
+                endpoint.Address = "127.0.0.1:0";
+            }
+
+            o.ServerName = "mx.test";
+            o.Tls.CertificatePath = null;
+            o.Tls.KeyPath = null;
+            TlsTestKit.WithCertificate()(o);
+            o.Authentication.PasswordAuthenticator = users;
+            o.Authentication.ScramCredentialProvider = users;
+        }).UseNullStore();
+        using var host = builder.Build();
+        var options = host.Services.GetRequiredService<IOptions<SmtpServerOptions>>().Value;
+        options.Endpoints.Select(e => e.Name).Should().Equal("mx", "submission", "submissions");
+
+        await using var server = new SmtpServer(options, new InMemoryMessageStore());
+        await server.StartAsync();
+        var ports = server.ListeningEndPoints;
+
+        await using (var mx = await RawSmtpClient.ConnectAsync(ports[0]))
+        {
+            await mx.ReadReplyAsync();
+            (await mx.EhloAsync()).Should().Contain("250-STARTTLS").And.Contain("250-SIZE 52428800\r\n").And.NotContain("AUTH");
+            (await mx.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("250");
+        }
+
+        await using (var submission = await RawSmtpClient.ConnectAsync(ports[1]))
+        {
+            await submission.ReadReplyAsync();
+            (await submission.EhloAsync()).Should().Contain("250-SIZE 26214400\r\n").And.NotContain("AUTH");
+            (await submission.CommandAsync("MAIL FROM:<a@c.test>")).Should().Be("530 5.7.0 Must issue a STARTTLS command first");
+            (await submission.CommandAsync("STARTTLS")).Should().StartWith("220");
+            await using var tls = await TlsSmtpClient.HandshakeAsync(submission.Socket, "mx.test");
+            var ehlo = await tls.EhloAsync();
+            AuthTestKit.AuthLine(ehlo).Should().Equal(["SCRAM-SHA-256", "PLAIN"], "SCRAM-SHA-256-PLUS is not offered on TLS 1.3 by default; LOGIN is not listed");
+            (await tls.CommandAsync("MAIL FROM:<a@c.test>")).Should().Be("530 5.7.0 Authentication required");
+        }
+
+        var raw = await RawSmtpClient.ConnectAsync(ports[2]);
+        await using (raw)
+        await using (var submissions = await TlsSmtpClient.HandshakeAsync(raw.Socket, "mx.test"))
+        {
+            (await submissions.ReadReplyAsync()).Should().StartWith("220");
+            AuthTestKit.AuthLine(await submissions.EhloAsync()).Should().Contain("PLAIN").And.Contain("LOGIN");
+            (await submissions.CommandAsync("MAIL FROM:<a@c.test>")).Should().Be("530 5.7.0 Authentication required");
+        }
+
+        await server.StopAsync();
     }
 }
