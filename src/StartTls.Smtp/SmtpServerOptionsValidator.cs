@@ -168,6 +168,10 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
             {
                 failures.Add($"Endpoint '{name}': RequireAuthentication needs OfferAuthentication (no client could send mail).");
             }
+            else if (endpoint.RequireAuthentication is null && options.Authentication.RequireAuthentication && endpoint.OfferAuthentication == false)
+            {
+                failures.Add($"Endpoint '{name}': OfferAuthentication is false but Authentication.RequireAuthentication applies here; set RequireAuthentication to false on this endpoint (an MX).");
+            }
 
             if (endpoint.RequireAuthentication == true && !options.Authentication.IsConfigured)
             {

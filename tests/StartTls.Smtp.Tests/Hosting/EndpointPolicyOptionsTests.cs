@@ -66,6 +66,7 @@ public sealed class EndpointPolicyOptionsTests
     public static TheoryData<string, string> Mistakes => new()
     {
         { "require-without-offer", "Endpoint 'e': RequireAuthentication needs OfferAuthentication" },
+        { "inherited-require-without-offer", "Endpoint 'e': OfferAuthentication is false but Authentication.RequireAuthentication applies here" },
         { "require-without-hook", "Endpoint 'e': RequireAuthentication needs an authentication hook" },
         { "unknown-mechanism", "Endpoint 'e': AuthenticationMechanisms: 'NTLM' is not one of Authentication.Mechanisms." },
         { "zero-size", "Endpoint 'e': MaxMessageSize must be positive." },
@@ -92,6 +93,10 @@ public sealed class EndpointPolicyOptionsTests
         {
             case "require-without-offer":
                 endpoint.RequireAuthentication = true;
+                endpoint.OfferAuthentication = false;
+                break;
+            case "inherited-require-without-offer":
+                options.Authentication.RequireAuthentication = true;
                 endpoint.OfferAuthentication = false;
                 break;
             case "require-without-hook":
@@ -135,6 +140,10 @@ public sealed class EndpointPolicyOptionsTests
         endpoint.AuthenticationMechanisms.Add("plain");
         endpoint.ProxyProtocolTrustedSources.Add("2001:db8::/32");
         options.Endpoints.Add(endpoint);
+
+        var mx = new SmtpEndpointOptions { Address = "127.0.0.1:0", OfferAuthentication = false, RequireAuthentication = false };
+        options.Endpoints.Add(mx);
+        options.Authentication.RequireAuthentication = true;
 
         SmtpServerOptionsValidator.Instance.Validate(null, options).Succeeded.Should().BeTrue();
     }
