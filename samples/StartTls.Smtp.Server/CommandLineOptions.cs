@@ -49,6 +49,10 @@ internal sealed record CommandLineOptions
           --cert PEMFILE            The TLS certificate chain (PEM, leaf first; or a .pfx). Reloaded when it changes.
           --key PEMFILE             The certificate's private key (PEM), when not in the --cert file.
           --sni NAME=CERTPEM,KEYPEM Serve this certificate to clients asking for NAME (or *.domain); repeatable.
+          --submission HOST:PORT    Also listen for mail submission (RFC 6409, port 587 style) on HOST:PORT:
+                                    STARTTLS required first, then AUTH before MAIL. Needs --user; repeatable.
+          --submissions HOST:PORT   Also listen for submission over implicit TLS (RFC 8314, port 465 style) on
+                                    HOST:PORT, AUTH required before MAIL. Needs --user; repeatable.
           --require-tls             Before STARTTLS accept only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT (submission).
           --no-tls                  Offer no TLS at all (no STARTTLS, no development certificate).
                                     Without --cert, a self-signed development certificate for localhost is
@@ -97,6 +101,12 @@ internal sealed record CommandLineOptions
 
     /// <summary>The <c>--lmtp</c> addresses, in order.</summary>
     public IReadOnlyList<string> Lmtp { get; init; } = [];
+
+    /// <summary>The <c>--submission</c> addresses (RequireTls and RequireAuthentication), in order.</summary>
+    public IReadOnlyList<string> Submission { get; init; } = [];
+
+    /// <summary>The <c>--submissions</c> addresses (implicit TLS and RequireAuthentication), in order.</summary>
+    public IReadOnlyList<string> Submissions { get; init; } = [];
 
     /// <summary>The <c>--cert</c> file, or null.</summary>
     public string? Certificate { get; init; }
@@ -150,6 +160,8 @@ internal sealed record CommandLineOptions
         var listen = new List<string>();
         var implicitTls = new List<string>();
         var lmtp = new List<string>();
+        var submission = new List<string>();
+        var submissions = new List<string>();
         var sni = new List<SniCertificate>();
         var users = new List<UserCredential>();
         var proxyProtocol = new List<string>();
@@ -176,7 +188,7 @@ internal sealed record CommandLineOptions
                 name = arg;
             }
 
-            if (name is not ("--listen" or "--implicit-tls" or "--lmtp" or "--sni" or "--user" or "--proxy-protocol" or "--xclient") && !seen.Add(name))
+            if (name is not ("--listen" or "--implicit-tls" or "--lmtp" or "--submission" or "--submissions" or "--sni" or "--user" or "--proxy-protocol" or "--xclient") && !seen.Add(name))
             {
                 return Fail($"{name} is given more than once");
             }
@@ -204,6 +216,8 @@ internal sealed record CommandLineOptions
                     continue;
                 case "--implicit-tls":
                 case "--lmtp":
+                case "--submission":
+                case "--submissions":
                 case "--cert":
                 case "--key":
                 case "--sni":
@@ -240,6 +254,8 @@ internal sealed record CommandLineOptions
                 "--listen" => ParseListen(value, listen),
                 "--implicit-tls" => ParseListen(value, implicitTls, "--implicit-tls"),
                 "--lmtp" => ParseListen(value, lmtp, "--lmtp", SmtpEndpointProtocol.Lmtp),
+                "--submission" => ParseListen(value, submission, "--submission"),
+                "--submissions" => ParseListen(value, submissions, "--submissions"),
                 "--cert" => ParseFile(value, "--cert", path => options = options with { Certificate = path }),
                 "--key" => ParseFile(value, "--key", path => options = options with { Key = path }),
                 "--sni" => ParseSni(value, sni),
@@ -263,9 +279,10 @@ internal sealed record CommandLineOptions
             return Fail("--maildir and --no-trace-headers apply only to --store maildir");
         }
 
-        if (options.NoTls && (options.Certificate is not null || options.Key is not null || sni.Count > 0 || implicitTls.Count > 0 || options.RequireTls))
+        if (options.NoTls && (options.Certificate is not null || options.Key is not null || sni.Count > 0 || implicitTls.Count > 0 || options.RequireTls
+            || submission.Count > 0 || submissions.Count > 0))
         {
-            return Fail("--no-tls cannot be combined with --cert, --key, --sni, --implicit-tls or --require-tls");
+            return Fail("--no-tls cannot be combined with --cert, --key, --sni, --implicit-tls, --submission, --submissions or --require-tls");
         }
 
         if (options.Key is not null && options.Certificate is null)
@@ -278,7 +295,12 @@ internal sealed record CommandLineOptions
             return Fail("--require-auth and --allow-insecure-auth need at least one --user");
         }
 
-        return new CommandLineParseResult(options with { Listen = listen, ImplicitTls = implicitTls, Lmtp = lmtp, Sni = sni, Users = users, ProxyProtocol = proxyProtocol, Xclient = xclient }, null, ShowHelp: false);
+        if ((submission.Count > 0 || submissions.Count > 0) && users.Count == 0)
+        {
+            return Fail("--submission and --submissions require authentication: give at least one --user");
+        }
+
+        return new CommandLineParseResult(options with { Listen = listen, ImplicitTls = implicitTls, Lmtp = lmtp, Submission = submission, Submissions = submissions, Sni = sni, Users = users, ProxyProtocol = proxyProtocol, Xclient = xclient }, null, ShowHelp: false);
     }
 
     /// <summary>Applies the server settings given on the command line over those from configuration.</summary>
@@ -344,6 +366,22 @@ internal sealed record CommandLineOptions
             {
                 options.Endpoints.Add(new SmtpEndpointOptions { Address = address, Protocol = SmtpEndpointProtocol.Lmtp });
             }
+        }
+
+        if ((Submission.Count > 0 || Submissions.Count > 0) && options.Endpoints.Count == 0)
+        {
+            // As with --implicit-tls: the default endpoint stays, beside the submission ones.
+            options.Endpoints.Add(new SmtpEndpointOptions { RequireTls = RequireTls });
+        }
+
+        foreach (var address in Submission)
+        {
+            options.Endpoints.Add(new SmtpEndpointOptions { Address = address, Name = "submission", RequireTls = true, RequireAuthentication = true });
+        }
+
+        foreach (var address in Submissions)
+        {
+            options.Endpoints.Add(new SmtpEndpointOptions { Address = address, Name = "submissions", ImplicitTls = true, RequireAuthentication = true });
         }
 
         if (Certificate is not null)

@@ -3,21 +3,14 @@ using Microsoft.AspNetCore.Connections;
 namespace StartTls.Smtp.AspNetCore;
 
 /// <summary>Hands each Kestrel connection of one endpoint to the SMTP server, which applies its limits and policy.</summary>
-internal sealed class SmtpKestrelConnectionHandler(SmtpServer server, KestrelSmtpEndpoint endpoint, bool implicitTls, bool requireTls, SmtpEndpointProtocol protocol)
+internal sealed class SmtpKestrelConnectionHandler(SmtpServer server, KestrelSmtpEndpoint endpoint, SmtpEndpointOptions policy)
 {
     private SmtpEndpointOptions? _options;
 
     public async Task OnConnectedAsync(ConnectionContext connection)
     {
         // Made at the first connection, when Kestrel has bound the endpoint and its name carries the real port.
-        var options = _options ??= new SmtpEndpointOptions
-        {
-            Address = endpoint.Address,
-            Name = endpoint.Name,
-            ImplicitTls = implicitTls,
-            RequireTls = requireTls,
-            Protocol = protocol,
-        };
+        var options = _options ??= Copy(policy, endpoint.Address, endpoint.Name);
         var transport = connection.Transport;
         await server.ServeAsync(new SmtpConnectionContext(transport)
         {
@@ -30,5 +23,33 @@ internal sealed class SmtpKestrelConnectionHandler(SmtpServer server, KestrelSmt
         // Kestrel closes the connection when this returns; completing the output first sends what is still buffered.
         await transport.Input.CompleteAsync().ConfigureAwait(false);
         await transport.Output.CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The endpoint's policy (a snapshot of what UseSmtp was configured with) at Kestrel's address and name.</summary>
+    private static SmtpEndpointOptions Copy(SmtpEndpointOptions policy, string address, string? name)
+    {
+        var options = new SmtpEndpointOptions
+        {
+            Address = address,
+            Name = name,
+            ImplicitTls = policy.ImplicitTls,
+            RequireTls = policy.RequireTls,
+            Protocol = policy.Protocol,
+            OfferStartTls = policy.OfferStartTls,
+            OfferAuthentication = policy.OfferAuthentication,
+            RequireAuthentication = policy.RequireAuthentication,
+            MaxMessageSize = policy.MaxMessageSize,
+        };
+        foreach (var mechanism in policy.AuthenticationMechanisms)
+        {
+            options.AuthenticationMechanisms.Add(mechanism);
+        }
+
+        foreach (var source in policy.ProxyProtocolTrustedSources)
+        {
+            options.ProxyProtocolTrustedSources.Add(source);
+        }
+
+        return options;
     }
 }

@@ -23,7 +23,7 @@ public static class SmtpListenOptionsExtensions
     /// <param name="listenOptions">The Kestrel endpoint.</param>
     /// <param name="configure">
     /// The endpoint's SMTP policy: <see cref="SmtpEndpointOptions.ImplicitTls"/>, <see cref="SmtpEndpointOptions.RequireTls"/>,
-    /// <see cref="SmtpEndpointOptions.Protocol"/> (LMTP) and <see cref="SmtpEndpointOptions.Name"/> (default: the endpoint's address, for example <c>127.0.0.1:2525</c>).
+    /// the per-endpoint AUTH, STARTTLS, size and PROXY protocol settings, <see cref="SmtpEndpointOptions.Protocol"/> (LMTP) and <see cref="SmtpEndpointOptions.Name"/> (default: the endpoint's address, for example <c>127.0.0.1:2525</c>).
     /// <see cref="SmtpEndpointOptions.Address"/> is not used: Kestrel's endpoint decides where to listen.
     /// </param>
     /// <returns>The listen options.</returns>
@@ -43,7 +43,6 @@ public static class SmtpListenOptionsExtensions
         var name = configured.Name;
         var implicitTls = configured.ImplicitTls;
         var requireTls = configured.RequireTls;
-        var protocol = configured.Protocol;
         KestrelSmtpEndpoint? endpoint = null;
         listenOptions.Use(next =>
         {
@@ -74,7 +73,7 @@ public static class SmtpListenOptionsExtensions
             }
 
             _ = next; // the SMTP server is the terminal handler: Kestrel's HTTP server behind it never runs
-            var handler = new SmtpKestrelConnectionHandler(server, endpoint, implicitTls, requireTls, protocol);
+            var handler = new SmtpKestrelConnectionHandler(server, endpoint, configured);
             return handler.OnConnectedAsync;
         });
         return listenOptions;

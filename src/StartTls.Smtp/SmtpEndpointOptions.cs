@@ -36,6 +36,43 @@ public sealed class SmtpEndpointOptions
     /// </summary>
     public SmtpEndpointProtocol Protocol { get; set; }
 
+    /// <summary>
+    /// Offer STARTTLS on this endpoint. <see langword="null"/> (the default) inherits the server: offered when a certificate
+    /// is configured. False hides STARTTLS here even with a certificate (a plaintext-only endpoint, for example behind a TLS proxy).
+    /// </summary>
+    public bool? OfferStartTls { get; set; }
+
+    /// <summary>
+    /// Offer and accept AUTH on this endpoint. <see langword="null"/> (the default) inherits the server: offered when a
+    /// credential hook is set. False: no AUTH advertised here, and the command gets <c>502 5.5.1</c> (an MX).
+    /// </summary>
+    public bool? OfferAuthentication { get; set; }
+
+    /// <summary>
+    /// Require AUTH before MAIL on this endpoint (<c>530 5.7.0 Authentication required</c>). <see langword="null"/> (the
+    /// default) inherits <see cref="Authentication.SmtpAuthenticationOptions.RequireAuthentication"/>.
+    /// </summary>
+    public bool? RequireAuthentication { get; set; }
+
+    /// <summary>
+    /// The SASL mechanisms offered on this endpoint, by name: a subset of
+    /// <see cref="Authentication.SmtpAuthenticationOptions.Mechanisms"/>, advertised in the server's order. Empty (the
+    /// default) inherits all of them.
+    /// </summary>
+    public IList<string> AuthenticationMechanisms { get; } = [];
+
+    /// <summary>
+    /// The largest message on this endpoint, in octets: advertised as <c>SIZE</c> and enforced for DATA and BDAT
+    /// (<c>552 5.3.4</c>). <see langword="null"/> (the default) inherits <see cref="SmtpServerOptions.MaxMessageSize"/>.
+    /// </summary>
+    public long? MaxMessageSize { get; set; }
+
+    /// <summary>
+    /// More sources (IP addresses or CIDR blocks) whose PROXY protocol headers are believed and required on this
+    /// endpoint, in addition to <see cref="ProxyProtocolOptions.TrustedSources"/>. Default: none.
+    /// </summary>
+    public IList<string> ProxyProtocolTrustedSources { get; } = [];
+
     /// <inheritdoc />
     public override string ToString() => Address;
 }

@@ -40,6 +40,7 @@ public sealed class SmtpServer : IAsyncDisposable
     private readonly ServerServices _services;
     private readonly ConcurrentDictionary<SmtpConnection, Action?> _connections = new();
     private readonly List<SocketListener> _listeners = [];
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SmtpEndpointOptions, EndpointSettings> _hostedEndpoints = []; // another transport's endpoints, snapshotted once each
     private readonly List<SmtpEndpointOptions> _listenerEndpoints = []; // the endpoint of each listener, in the same order
     private readonly Lock _stopLock = new();
     private readonly CancellationTokenSource _cutGrace = new(); // cancelled by any StopAsync caller's token
@@ -83,7 +84,7 @@ public sealed class SmtpServer : IAsyncDisposable
         // A snapshot: the endpoints are copied one by one, the rest by ProtocolSettings and TlsSettings.
         _endpoints = !options.ListenOnOwnSockets ? []
             : options.Endpoints.Count > 0
-            ? [.. options.Endpoints.Select(static e => new SmtpEndpointOptions { Address = e.Address, Name = e.Name, ImplicitTls = e.ImplicitTls, RequireTls = e.RequireTls, Protocol = e.Protocol })]
+            ? [.. options.Endpoints.Select(static e => CopyEndpoint(e))]
             : [new SmtpEndpointOptions()];
         _shutdownTimeout = options.ShutdownTimeout;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StartTls.Smtp.SmtpServer");
@@ -290,7 +291,7 @@ public sealed class SmtpServer : IAsyncDisposable
     public Task ServeAsync(SmtpConnectionContext connection, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var endpoint = connection.Endpoint is null ? EndpointSettings.Plain : EndpointSettings.From(connection.Endpoint);
+        var endpoint = connection.Endpoint is null ? EndpointSettings.Plain : _hostedEndpoints.GetValue(connection.Endpoint, EndpointSettings.From);
         return ServeAsync(connection.Transport, connection.RemoteEndPoint, connection.LocalEndPoint, endpoint, connection.Abort, cancellationToken);
     }
 
@@ -328,7 +329,7 @@ public sealed class SmtpServer : IAsyncDisposable
 
         // A trusted PROXY protocol source is a proxy, not a client: it counts towards the total, and the client's
         // per-address slot is taken once its header has named the client.
-        var proxied = _services.Settings.ProxySources.Contains(address);
+        var proxied = _services.Settings.ProxySources.Contains(address) || endpoint.ProxySources.Contains(address);
         var counted = proxied ? null : address;
         var limit = _services.Limiter.TryAcquire(counted);
         if (limit != LimitResult.Accepted)
@@ -342,7 +343,7 @@ public sealed class SmtpServer : IAsyncDisposable
         metrics.ActiveConnections.Add(1, endpoint.MetricTag);
         NoteStress();
         var id = _idPrefix + Interlocked.Increment(ref _nextId).ToString("X6", CultureInfo.InvariantCulture);
-        var session = new SmtpSession(id, remoteEndPoint, localEndPoint, _services.Clock.Time.GetUtcNow()) { IsLmtp = endpoint.IsLmtp };
+        var session = new SmtpSession(id, remoteEndPoint, localEndPoint, _services.Clock.Time.GetUtcNow()) { IsLmtp = endpoint.IsLmtp, Endpoint = endpoint.Info };
         var connection = new SmtpConnection(_services, transport, endpoint, session, expectProxyHeader: proxied);
         _connections[connection] = abort;
         try
@@ -442,5 +443,33 @@ public sealed class SmtpServer : IAsyncDisposable
         var first = await Task.WhenAny(all, delay).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         return first == all;
+    }
+
+    /// <summary>A copy of an endpoint's options, lists included, so that changing the originals changes nothing.</summary>
+    private static SmtpEndpointOptions CopyEndpoint(SmtpEndpointOptions e)
+    {
+        var copy = new SmtpEndpointOptions
+        {
+            Address = e.Address,
+            Name = e.Name,
+            ImplicitTls = e.ImplicitTls,
+            RequireTls = e.RequireTls,
+            Protocol = e.Protocol,
+            OfferStartTls = e.OfferStartTls,
+            OfferAuthentication = e.OfferAuthentication,
+            RequireAuthentication = e.RequireAuthentication,
+            MaxMessageSize = e.MaxMessageSize,
+        };
+        foreach (var mechanism in e.AuthenticationMechanisms)
+        {
+            copy.AuthenticationMechanisms.Add(mechanism);
+        }
+
+        foreach (var source in e.ProxyProtocolTrustedSources)
+        {
+            copy.ProxyProtocolTrustedSources.Add(source);
+        }
+
+        return copy;
     }
 }

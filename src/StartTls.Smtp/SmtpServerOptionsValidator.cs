@@ -149,6 +149,8 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
             }
         }
 
+        ValidateEndpointPolicies(failures, options);
+
         if (!TrustedNetworks.TryParse(options.ProxyProtocol.TrustedSources, out _, out var badProxy))
         {
             failures.Add($"ProxyProtocol.TrustedSources: '{badProxy}' is not an IP address or CIDR block (for example 10.0.0.0/8).");
@@ -165,6 +167,69 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>The per-endpoint overrides: each must be something the server can honour.</summary>
+    private static void ValidateEndpointPolicies(List<string> failures, SmtpServerOptions options)
+    {
+        foreach (var endpoint in options.Endpoints)
+        {
+            var name = string.IsNullOrEmpty(endpoint.Name) ? endpoint.Address : endpoint.Name;
+            if (endpoint.RequireAuthentication == true && endpoint.OfferAuthentication == false)
+            {
+                failures.Add($"Endpoint '{name}': RequireAuthentication needs OfferAuthentication (no client could send mail).");
+            }
+            else if (endpoint.RequireAuthentication is null && options.Authentication.RequireAuthentication && endpoint.OfferAuthentication == false)
+            {
+                failures.Add($"Endpoint '{name}': OfferAuthentication is false but Authentication.RequireAuthentication applies here; set RequireAuthentication to false on this endpoint (an MX).");
+            }
+
+            if (endpoint.RequireAuthentication == true && !options.Authentication.IsConfigured)
+            {
+                failures.Add($"Endpoint '{name}': RequireAuthentication needs an authentication hook in Authentication (for example a PasswordAuthenticator).");
+            }
+
+            foreach (var mechanism in endpoint.AuthenticationMechanisms)
+            {
+                if (!IsConfiguredMechanism(options.Authentication.Mechanisms, mechanism))
+                {
+                    failures.Add($"Endpoint '{name}': AuthenticationMechanisms: '{mechanism}' is not one of Authentication.Mechanisms.");
+                }
+            }
+
+            if (endpoint.MaxMessageSize is < 1)
+            {
+                failures.Add($"Endpoint '{name}': MaxMessageSize must be positive.");
+            }
+
+            if (endpoint.ImplicitTls && endpoint.OfferStartTls == true)
+            {
+                failures.Add($"Endpoint '{name}': OfferStartTls does not apply to an implicit-TLS endpoint.");
+            }
+
+            if (endpoint.RequireTls && endpoint.OfferStartTls == false)
+            {
+                failures.Add($"Endpoint '{name}': RequireTls needs STARTTLS; OfferStartTls must not be false.");
+            }
+
+            if (!TrustedNetworks.TryParse(endpoint.ProxyProtocolTrustedSources, out _, out var badProxy))
+            {
+                failures.Add($"Endpoint '{name}': ProxyProtocolTrustedSources: '{badProxy}' is not an IP address or CIDR block (for example 10.0.0.0/8).");
+            }
+        }
+    }
+
+    private static bool IsConfiguredMechanism(IList<Authentication.SaslMechanism> mechanisms, string? name)
+    {
+        foreach (var mechanism in mechanisms)
+        {
+            if (string.Equals(mechanism.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void CheckTimeout(List<string> failures, string name, TimeSpan value)

@@ -18,6 +18,9 @@ public sealed class SmtpSession
         ConnectedAt = connectedAt;
     }
 
+    /// <summary>The endpoint the client connected to, with its name and TLS policy.</summary>
+    public SmtpEndpointInfo Endpoint { get; internal init; } = Protocol.EndpointSettings.Plain.Info;
+
     /// <summary>A short identifier unique within this process, used in logs and in the Received header.</summary>
     public string Id { get; }
 

@@ -139,6 +139,35 @@ public sealed class KestrelEndpointTests
     }
 
     [Fact]
+    public async Task UseSmtp_takes_the_endpoints_own_policy_size_auth_and_starttls()
+    {
+        using var certificate = TestCertificates.IssueServer("mx.test");
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer(o =>
+                {
+                    o.Tls.CertificateSelector = new SniCertificateSelector(new FixedCertificate(certificate));
+                    o.Authentication.PasswordAuthenticator = new StartTls.Smtp.Authentication.InMemoryUserStore().AddUser("alice", "secret");
+                    o.Authentication.AllowInsecureAuthentication = true;
+                })
+                .UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp(o =>
+            {
+                o.Name = "internal";
+                o.OfferStartTls = false;
+                o.OfferAuthentication = false;
+                o.MaxMessageSize = 64;
+            })));
+        });
+
+        await using var client = await RawSmtpClient.ConnectAsync(app.KestrelEndPoints.Single());
+        (await client.ReadReplyAsync()).Should().StartWith("220 ");
+        var ehlo = await client.EhloAsync();
+        ehlo.Should().Contain("250-SIZE 64\r\n").And.NotContain("STARTTLS").And.NotContain("AUTH");
+        (await client.CommandAsync("MAIL FROM:<a@c.test> SIZE=65")).Should().StartWith("552 5.3.4");
+    }
+
+    [Fact]
     public async Task Implicit_TLS_endpoint_handshakes_with_the_server_TLS_not_Kestrel_HTTPS()
     {
         using var certificate = TestCertificates.IssueServer("mx.test");

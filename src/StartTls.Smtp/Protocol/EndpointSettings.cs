@@ -15,9 +15,57 @@ internal sealed record EndpointSettings(string Name, bool ImplicitTls, bool Requ
     /// <summary>The endpoint speaks LMTP (RFC 2033): LHLO, and one reply per recipient after the content.</summary>
     public bool IsLmtp { get; init; }
 
+    /// <summary>False when this endpoint never offers STARTTLS, even with a certificate.</summary>
+    public bool OfferStartTls { get; init; } = true;
+
+    /// <summary>False when this endpoint neither advertises nor accepts AUTH.</summary>
+    public bool OfferAuthentication { get; init; } = true;
+
+    /// <summary>This endpoint's AUTH-before-MAIL rule; <see langword="null"/> inherits the server's.</summary>
+    public bool? RequireAuthentication { get; init; }
+
+    /// <summary>The mechanism names offered here; <see langword="null"/> for all the server's.</summary>
+    public IReadOnlyList<string>? AuthenticationMechanisms { get; init; }
+
+    /// <summary>This endpoint's message size limit; <see langword="null"/> inherits the server's.</summary>
+    public long? MaxMessageSize { get; init; }
+
+    /// <summary>The PROXY protocol sources trusted on this endpoint in addition to the server's.</summary>
+    public Transport.TrustedNetworks ProxySources { get; init; } = Transport.TrustedNetworks.None;
+
+    /// <summary>The public view of this endpoint, for <see cref="SmtpSession.Endpoint"/>, built once.</summary>
+    public SmtpEndpointInfo Info => _info ??= new SmtpEndpointInfo(Name, ImplicitTls, RequireTls);
+
+    private SmtpEndpointInfo? _info;
+
+    /// <summary>Whether the mechanism <paramref name="name"/> may be offered on this endpoint.</summary>
+    public bool AllowsMechanism(string name)
+    {
+        if (AuthenticationMechanisms is not { } allowed)
+        {
+            return true;
+        }
+
+        foreach (var entry in allowed)
+        {
+            if (string.Equals(entry, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static EndpointSettings From(SmtpEndpointOptions options)
         => new(string.IsNullOrEmpty(options.Name) ? options.Address : options.Name, options.ImplicitTls, options.RequireTls)
         {
             IsLmtp = options.Protocol == SmtpEndpointProtocol.Lmtp,
+            OfferStartTls = options.OfferStartTls ?? true,
+            OfferAuthentication = options.OfferAuthentication ?? true,
+            RequireAuthentication = options.RequireAuthentication,
+            AuthenticationMechanisms = options.AuthenticationMechanisms.Count == 0 ? null : [.. options.AuthenticationMechanisms],
+            MaxMessageSize = options.MaxMessageSize,
+            ProxySources = options.ProxyProtocolTrustedSources.Count == 0 ? Transport.TrustedNetworks.None : Transport.TrustedNetworks.Parse(options.ProxyProtocolTrustedSources),
         };
 }

@@ -9,6 +9,10 @@ internal static class EnvelopeParser
         => ParseMail(arguments, settings, authOffered, secure: false, out envelope);
 
     public static SmtpReply? ParseMail(ReadOnlySpan<byte> arguments, ProtocolSettings settings, bool authOffered, bool secure, out SmtpEnvelope? envelope)
+        => ParseMail(arguments, settings, authOffered, secure, settings.MaxMessageSize, out envelope);
+
+    /// <summary>MAIL's arguments, with <c>SIZE=</c> checked against the endpoint's <paramref name="maxMessageSize"/>.</summary>
+    public static SmtpReply? ParseMail(ReadOnlySpan<byte> arguments, ProtocolSettings settings, bool authOffered, bool secure, long maxMessageSize, out SmtpEnvelope? envelope)
     {
         envelope = null;
         if (!TrySkipPrefix(ref arguments, "FROM:"u8))
@@ -50,7 +54,7 @@ internal static class EnvelopeParser
                     }
 
                     // RFC 1870 §6.1: a declared size over the fixed maximum is a permanent failure.
-                    if (overflow || declared > settings.MaxMessageSize)
+                    if (overflow || declared > maxMessageSize)
                     {
                         return Replies.MessageTooLarge;
                     }

@@ -22,7 +22,7 @@ internal sealed partial class MessageReceiver
     public ValueTask<ConnectionAction> ReceiveChunksAsync(SmtpEnvelope envelope, long size, bool last)
     {
         _chunked = true;
-        _chunks = new ChunkReader(_settings.MaxMessageSize);
+        _chunks = new ChunkReader(_endpoint.MaxMessageSize ?? _settings.MaxMessageSize);
         _chunks.Begin(size, last);
         return ReceiveAsync(envelope);
     }

@@ -89,7 +89,7 @@ internal sealed partial class MessageReceiver : IDisposable
     public ValueTask<ConnectionAction> ReceiveMessageAsync(SmtpEnvelope envelope)
     {
         _chunked = false;
-        _data = new DataReader(_settings.MaxMessageSize, _settings.MaxTextLineLength, _settings.BareLineEndings);
+        _data = new DataReader(_endpoint.MaxMessageSize ?? _settings.MaxMessageSize, _settings.MaxTextLineLength, _settings.BareLineEndings);
         return ReceiveAsync(envelope);
     }
 

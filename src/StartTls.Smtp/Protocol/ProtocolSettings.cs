@@ -29,9 +29,9 @@ internal sealed partial class ProtocolSettings
         XclientSources = Transport.TrustedNetworks.Parse(options.Xclient.TrustedSources);
         Authentication = options.Authentication.IsConfigured ? options.Authentication.Snapshot() : null;
         Greeting = new SmtpReply(220, null, serverName + " ESMTP ready");
-        EhloReply = BuildEhloReply(offerStartTls: false, secure: false, authMechanisms: null, offerXclient: false);
-        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, secure: false, authMechanisms: null, offerXclient: false);
-        EhloReplySecure = BuildEhloReply(offerStartTls: false, secure: true, authMechanisms: null, offerXclient: false);
+        EhloReply = BuildEhloReply(offerStartTls: false, secure: false, authMechanisms: null, offerXclient: false, MaxMessageSize);
+        EhloReplyWithStartTls = BuildEhloReply(offerStartTls: true, secure: false, authMechanisms: null, offerXclient: false, MaxMessageSize);
+        EhloReplySecure = BuildEhloReply(offerStartTls: false, secure: true, authMechanisms: null, offerXclient: false, MaxMessageSize);
         HeloReply = new SmtpReply(250, null, serverName);
         LmtpGreeting = new SmtpReply(220, null, serverName + " LMTP ready");
     }
@@ -90,16 +90,28 @@ internal sealed partial class ProtocolSettings
     public SmtpReply HeloReply { get; }
 
     /// <summary>The EHLO reply for a capability set, built once per distinct set and then reused.</summary>
-    public SmtpReply GetEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient = false) => authMechanisms is null && !offerXclient
-        ? secure ? EhloReplySecure : offerStartTls ? EhloReplyWithStartTls : EhloReply
-        : _ehloReplies.GetOrAdd((offerStartTls, secure, authMechanisms ?? string.Empty, offerXclient), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2, key.Item3.Length == 0 ? null : key.Item3, key.Item4), this);
+    /// <remarks>
+    /// The key is the capability set, including the endpoint's SIZE (<paramref name="maxMessageSize"/>, 0 for the
+    /// server's); the mechanism string is the session's cached one, so a repeated EHLO allocates nothing.
+    /// </remarks>
+    public SmtpReply GetEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient = false, long maxMessageSize = 0)
+    {
+        if (maxMessageSize == MaxMessageSize)
+        {
+            maxMessageSize = 0;
+        }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, bool, string, bool), SmtpReply> _ehloReplies = new();
+        return authMechanisms is null && !offerXclient && maxMessageSize == 0
+            ? secure ? EhloReplySecure : offerStartTls ? EhloReplyWithStartTls : EhloReply
+            : _ehloReplies.GetOrAdd((offerStartTls, secure, authMechanisms ?? string.Empty, offerXclient, maxMessageSize), static (key, self) => self.BuildEhloReply(key.Item1, key.Item2, key.Item3.Length == 0 ? null : key.Item3, key.Item4, key.Item5 == 0 ? self.MaxMessageSize : key.Item5), this);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, bool, string, bool, long), SmtpReply> _ehloReplies = new();
 
     /// <summary>The XCLIENT capability line: the attributes this server takes (Postfix's XCLIENT_README).</summary>
     public const string XclientCapability = "XCLIENT NAME ADDR PORT PROTO HELO LOGIN";
 
-    private SmtpReply BuildEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient, bool lmtp = false)
+    private SmtpReply BuildEhloReply(bool offerStartTls, bool secure, string? authMechanisms, bool offerXclient, long maxMessageSize, bool lmtp = false)
     {
         var lines = new List<string> { ServerName };
 
@@ -109,7 +121,7 @@ internal sealed partial class ProtocolSettings
             lines.Add("PIPELINING");
         }
 
-        lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"SIZE {MaxMessageSize}"));
+        lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"SIZE {maxMessageSize}"));
         if (Enable8BitMime)
         {
             lines.Add("8BITMIME");

@@ -84,7 +84,8 @@ internal sealed class SaslSession
     }
 
     private bool IsUsable(SaslMechanism mechanism, SaslContext context)
-        => (!mechanism.RequiresTls || _connection.Tls is not null)
+        => _endpoint.AllowsMechanism(mechanism.Name)
+            && (!mechanism.RequiresTls || _connection.Tls is not null)
             && (!mechanism.ExposesSecret || _connection.Tls is not null || _authentication.AllowInsecureAuthentication)
             && mechanism.IsAvailable(context);
 

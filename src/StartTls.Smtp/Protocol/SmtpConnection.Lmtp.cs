@@ -42,9 +42,9 @@ internal sealed partial class SmtpConnection
 
     /// <summary>The reply to a successful greeting: LHLO's capability list on an LMTP endpoint, else HELO's or EHLO's.</summary>
     private SmtpReply GreetingReply(bool extended)
-        => _endpoint.IsLmtp ? _settings.GetLhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed)
+        => _endpoint.IsLmtp ? _settings.GetLhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed, MaxMessageSize)
             : !extended ? _settings.HeloReply
-            : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed);
+            : _settings.GetEhloReply(OffersStartTls, _session.IsSecure, Sasl?.AdvertisedMechanisms(), _xclientAllowed, MaxMessageSize);
 
     /// <summary>
     /// A refused <c>BDAT … LAST</c> in a transaction with recipients (one that failed at an earlier chunk) answers the

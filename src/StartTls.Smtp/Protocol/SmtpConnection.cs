@@ -121,7 +121,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     internal Activity? Activity => _activity;
 
     /// <summary>The AUTH side of the session, created at first need; <see langword="null"/> when AUTH is not configured.</summary>
-    private SaslSession? Sasl => _sasl ?? (_settings.Authentication is null ? null : _sasl = new SaslSession(this, _services, _session, _endpoint));
+    private SaslSession? Sasl => _sasl ?? (_settings.Authentication is null || !_endpoint.OfferAuthentication ? null : _sasl = new SaslSession(this, _services, _session, _endpoint));
 
     /// <summary>True while a SASL exchange waits for the client's next response line.</summary>
     private bool InSaslExchange => _sasl is { InExchange: true };
@@ -734,12 +734,12 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             return Done(Error(Replies.NestedMail));
         }
 
-        if (_settings.Authentication is { RequireAuthentication: true } && !_session.IsAuthenticated)
+        if (RequiresAuthentication && !_session.IsAuthenticated)
         {
             return Done(Error(Authentication.SaslReplies.AuthenticationRequired));
         }
 
-        var error = EnvelopeParser.ParseMail(arguments, _settings, OffersAuth, _session.IsSecure, out var envelope);
+        var error = EnvelopeParser.ParseMail(arguments, _settings, OffersAuth, _session.IsSecure, MaxMessageSize, out var envelope);
         if (error is not null)
         {
             return Done(Error(error));
@@ -939,7 +939,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     }
 
     /// <summary>STARTTLS is offered before TLS, on a plaintext endpoint, when certificates are configured.</summary>
-    private bool OffersStartTls => _tls is null && _tlsSettings is not null && !_endpoint.ImplicitTls;
+    private bool OffersStartTls => _tls is null && _tlsSettings is not null && !_endpoint.ImplicitTls && _endpoint.OfferStartTls;
 
     private ConnectionAction StartTls(ReadOnlySpan<byte> arguments, long bytesAfter)
     {

@@ -99,7 +99,7 @@ public sealed class CommandLineOptionsTests
     public void Usage_names_every_flag()
     {
         foreach (var flag in new[] { "--listen HOST:PORT", "--maildir PATH", "--store maildir|null", "--max-message-size BYTES",
-                     "--hostname NAME", "--log-level LEVEL", "--no-trace-headers", "--proxy-protocol CIDR", "--xclient CIDR", "--lmtp HOST:PORT", "--help" })
+                     "--hostname NAME", "--log-level LEVEL", "--no-trace-headers", "--proxy-protocol CIDR", "--xclient CIDR", "--lmtp HOST:PORT", "--submission HOST:PORT", "--submissions HOST:PORT", "--help" })
         {
             CommandLineOptions.Usage.Should().Contain(flag);
         }
@@ -149,6 +149,39 @@ public sealed class CommandLineOptionsTests
         options.ProxyProtocol.TrustedSources.Should().Equal("10.0.0.0/8", "2001:db8::/32");
         options.Xclient.TrustedSources.Should().Equal("127.0.0.1", "192.0.2.0/24");
     }
+
+    [Fact]
+    public void Submission_and_submissions_are_repeatable_and_add_endpoints_with_their_own_policy()
+    {
+        var parsed = ParseOk("--submission", "127.0.0.1:587", "--submission=[::1]:587", "--submissions", "127.0.0.1:465", "--user", "alice:secret");
+        parsed.Submission.Should().Equal("127.0.0.1:587", "[::1]:587");
+        parsed.Submissions.Should().Equal("127.0.0.1:465");
+
+        var options = new SmtpServerOptions();
+        parsed.ApplyTo(options);
+        options.Endpoints.Select(e => (e.Address, e.Name, e.ImplicitTls, e.RequireTls, e.RequireAuthentication)).Should().Equal(
+            ("127.0.0.1:2525", (string?)null, false, false, (bool?)null),
+            ("127.0.0.1:587", "submission", false, true, true),
+            ("[::1]:587", "submission", false, true, true),
+            ("127.0.0.1:465", "submissions", true, false, true));
+        options.Authentication.RequireAuthentication.Should().BeFalse("the default endpoint stays an MX");
+    }
+
+    [Fact]
+    public void Submission_endpoints_come_after_the_listen_ones()
+    {
+        var options = new SmtpServerOptions();
+        ParseOk("--listen", "127.0.0.1:25", "--submission", "127.0.0.1:587", "--user", "alice:secret").ApplyTo(options);
+        options.Endpoints.Select(e => e.Address).Should().Equal("127.0.0.1:25", "127.0.0.1:587");
+    }
+
+    [Theory]
+    [InlineData(new[] { "--submission", "127.0.0.1:587" }, "--submission and --submissions require authentication: give at least one --user")]
+    [InlineData(new[] { "--submissions", "127.0.0.1:465" }, "--submission and --submissions require authentication: give at least one --user")]
+    [InlineData(new[] { "--submission", "127.0.0.1", "--user", "a:b" }, "--submission '127.0.0.1' is not HOST:PORT")]
+    [InlineData(new[] { "--submissions", "127.0.0.1:465", "--user", "a:b", "--no-tls" }, "--no-tls cannot be combined with --cert, --key, --sni, --implicit-tls, --submission, --submissions or --require-tls")]
+    public void Submission_flags_refuse_what_cannot_work(string[] args, string error)
+        => ParseError(args).Should().Be(error);
 
     [Theory]
     [InlineData("--proxy-protocol", "10.0.0.0/33")]
