@@ -20,10 +20,18 @@ internal static class GatewayHost
         services.AddSmtpServer(smtp =>
             {
                 smtp.ServerName = options.ServerName;
-                smtp.Endpoints.Add(new SmtpEndpointOptions { Name = "mx", Address = options.Listen });
+                // The MX takes mail for the relay domains from anyone and offers no AUTH; submission requires STARTTLS
+                // and then AUTH before MAIL: the endpoints' own policy, enforced by the server.
+                smtp.Endpoints.Add(new SmtpEndpointOptions { Name = "mx", Address = options.Listen, OfferAuthentication = false });
                 if (options.Submission is not null)
                 {
-                    smtp.Endpoints.Add(new SmtpEndpointOptions { Name = "submission", Address = options.Submission });
+                    smtp.Endpoints.Add(new SmtpEndpointOptions
+                    {
+                        Name = GatewayOptions.SubmissionEndpointName,
+                        Address = options.Submission,
+                        RequireTls = true,
+                        RequireAuthentication = true,
+                    });
                 }
 
                 smtp.Tls.CertificatePath = options.Certificate;

@@ -85,15 +85,15 @@ internal sealed record GatewayOptions
         return false;
     }
 
-    /// <summary>
-    /// True when the session came in on the submission endpoint. Until endpoints carry their own policy, the endpoint is
-    /// told by the port the client connected to.
-    /// </summary>
-    public bool IsSubmission(SmtpSession session)
+    /// <summary>True when the session came in on the submission endpoint (the endpoint named "submission").</summary>
+    public static bool IsSubmission(SmtpSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return Submission is not null && session.LocalEndPoint is IPEndPoint local && SplitEndPoint(Submission) is var (_, port) && local.Port == port;
+        return session.Endpoint.Name == SubmissionEndpointName;
     }
+
+    /// <summary>The name of the submission endpoint, whose policy (STARTTLS, then AUTH before MAIL) the server enforces.</summary>
+    public const string SubmissionEndpointName = "submission";
 
     /// <summary>Parses the command line strictly; returns null and an error, or null and no error for <c>--help</c>.</summary>
     public static GatewayOptions? Parse(IReadOnlyList<string> args, out string? error)
@@ -156,11 +156,12 @@ internal sealed record GatewayOptions
             }
         }
 
-        error = (options.Listen.Length, options.UpstreamPort, users.Count > 0 && options.Submission is null) switch
+        error = (options.Listen.Length, options.UpstreamPort, users.Count > 0, options.Submission is not null) switch
         {
-            (0, _, _) => "--listen is required",
-            (_, 0, _) => "--upstream is required",
-            (_, _, true) => "--user needs --submission",
+            (0, _, _, _) => "--listen is required",
+            (_, 0, _, _) => "--upstream is required",
+            (_, _, true, false) => "--user needs --submission",
+            (_, _, false, true) => "--submission needs --user (the endpoint takes mail from authenticated users only)",
             _ => null,
         };
         return error is null ? options with { RelayDomains = relayDomains, Users = users } : null;

@@ -9,7 +9,7 @@ internal sealed class RelayFilter(GatewayOptions options, UpstreamRelay relay) :
 {
     /// <inheritdoc/>
     public ValueTask<SmtpReply> CheckSenderAsync(SmtpSession session, SmtpEnvelope envelope, CancellationToken cancellationToken)
-        => ValueTask.FromResult(options.IsSubmission(session) && !session.IsAuthenticated ? SmtpReply.AuthenticationRequired : SmtpReply.SenderOk);
+        => ValueTask.FromResult(GatewayOptions.IsSubmission(session) && !session.IsAuthenticated ? SmtpReply.AuthenticationRequired : SmtpReply.SenderOk);
 
     /// <inheritdoc/>
     // <readme:gateway-filter>
@@ -17,7 +17,7 @@ internal sealed class RelayFilter(GatewayOptions options, UpstreamRelay relay) :
         CancellationToken cancellationToken)
     {
         var mayRelay = session.IsAuthenticated
-            || (!options.IsSubmission(session) && options.IsRelayDomain(recipient.Mailbox.Domain));
+            || (!GatewayOptions.IsSubmission(session) && options.IsRelayDomain(recipient.Mailbox.Domain));
         if (!mayRelay)
         {
             return SmtpReply.RelayDenied; // 550 5.7.1: never an open relay

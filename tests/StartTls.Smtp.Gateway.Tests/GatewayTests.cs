@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -67,6 +68,22 @@ public sealed class GatewayTests
         var stored = upstream.Messages.Messages.Should().ContainSingle().Subject;
         stored.Envelope.Recipients.Select(r => r.Mailbox.Address).Should().Equal("c@elsewhere.test");
         stored.GetContentAsString().Should().Contain("with ESMTPSA");
+    }
+
+    [Fact]
+    public async Task The_mx_endpoint_offers_no_auth_and_the_submission_endpoint_wants_starttls_first()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var mx = await gateway.ConnectAsync();
+        (await mx.EhloAsync()).Should().NotContain("AUTH", "the MX endpoint's policy offers no AUTH");
+        (await mx.CommandAsync("AUTH PLAIN AGFsaWNlAHNlY3JldA==")).Should().StartWith("502 5.5.1");
+
+        await using var submission = await RawSmtpClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.SubmissionPort));
+        (await submission.ReadReplyAsync()).Should().StartWith("220");
+        (await submission.EhloAsync()).Should().Contain("STARTTLS");
+        (await submission.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("530 5.7.0", "RequireTls on the submission endpoint");
+        upstream.Filter.Senders.Should().Be(0);
     }
 
     [Fact]
@@ -241,6 +258,7 @@ public sealed class GatewayTests
     [InlineData(new[] { "--listen", "127.0.0.1:2526" }, "--upstream is required")]
     [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--upstream-tls", "sometimes" }, "bad or unknown option --upstream-tls sometimes")]
     [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--user", "a:b" }, "--user needs --submission")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--submission", "127.0.0.1:2587" }, "--submission needs --user (the endpoint takes mail from authenticated users only)")]
     [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--bogus", "x" }, "bad or unknown option --bogus x")]
     public void The_command_line_is_parsed_strictly(string[] args, string? error)
     {
