@@ -28,28 +28,9 @@ internal sealed class SmtpKestrelConnectionHandler(SmtpServer server, KestrelSmt
     /// <summary>The endpoint's policy (a snapshot of what UseSmtp was configured with) at Kestrel's address and name.</summary>
     private static SmtpEndpointOptions Copy(SmtpEndpointOptions policy, string address, string? name)
     {
-        var options = new SmtpEndpointOptions
-        {
-            Address = address,
-            Name = name,
-            ImplicitTls = policy.ImplicitTls,
-            RequireTls = policy.RequireTls,
-            Protocol = policy.Protocol,
-            OfferStartTls = policy.OfferStartTls,
-            OfferAuthentication = policy.OfferAuthentication,
-            RequireAuthentication = policy.RequireAuthentication,
-            MaxMessageSize = policy.MaxMessageSize,
-        };
-        foreach (var mechanism in policy.AuthenticationMechanisms)
-        {
-            options.AuthenticationMechanisms.Add(mechanism);
-        }
-
-        foreach (var source in policy.ProxyProtocolTrustedSources)
-        {
-            options.ProxyProtocolTrustedSources.Add(source);
-        }
-
+        var options = policy.Clone();
+        options.Address = address;
+        options.Name = name;
         return options;
     }
 }

@@ -59,7 +59,7 @@ public sealed class SmtpEndpointOptions
     /// <see cref="Authentication.SmtpAuthenticationOptions.Mechanisms"/>, advertised in the server's order. Empty (the
     /// default) inherits all of them.
     /// </summary>
-    public IList<string> AuthenticationMechanisms { get; } = [];
+    public IList<string> AuthenticationMechanisms { get; private set; } = [];
 
     /// <summary>
     /// The largest message on this endpoint, in octets: advertised as <c>SIZE</c> and enforced for DATA and BDAT
@@ -71,8 +71,21 @@ public sealed class SmtpEndpointOptions
     /// More sources (IP addresses or CIDR blocks) whose PROXY protocol headers are believed and required on this
     /// endpoint, in addition to <see cref="ProxyProtocolOptions.TrustedSources"/>. Default: none.
     /// </summary>
-    public IList<string> ProxyProtocolTrustedSources { get; } = [];
+    public IList<string> ProxyProtocolTrustedSources { get; private set; } = [];
 
     /// <inheritdoc />
     public override string ToString() => Address;
+
+    /// <summary>
+    /// A copy of these options, lists included, so that changing one changes nothing in the other: what the server (and
+    /// a transport such as Kestrel's <c>UseSmtp</c>) keeps as the endpoint's policy when it starts.
+    /// </summary>
+    /// <returns>The copy.</returns>
+    public SmtpEndpointOptions Clone()
+    {
+        var copy = (SmtpEndpointOptions)MemberwiseClone();
+        copy.AuthenticationMechanisms = [.. AuthenticationMechanisms];
+        copy.ProxyProtocolTrustedSources = [.. ProxyProtocolTrustedSources];
+        return copy;
+    }
 }

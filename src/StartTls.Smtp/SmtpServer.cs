@@ -84,7 +84,7 @@ public sealed class SmtpServer : IAsyncDisposable
         // A snapshot: the endpoints are copied one by one, the rest by ProtocolSettings and TlsSettings.
         _endpoints = !options.ListenOnOwnSockets ? []
             : options.Endpoints.Count > 0
-            ? [.. options.Endpoints.Select(static e => CopyEndpoint(e))]
+            ? [.. options.Endpoints.Select(static e => e.Clone())]
             : [new SmtpEndpointOptions()];
         _shutdownTimeout = options.ShutdownTimeout;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("StartTls.Smtp.SmtpServer");
@@ -443,33 +443,5 @@ public sealed class SmtpServer : IAsyncDisposable
         var first = await Task.WhenAny(all, delay).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         return first == all;
-    }
-
-    /// <summary>A copy of an endpoint's options, lists included, so that changing the originals changes nothing.</summary>
-    private static SmtpEndpointOptions CopyEndpoint(SmtpEndpointOptions e)
-    {
-        var copy = new SmtpEndpointOptions
-        {
-            Address = e.Address,
-            Name = e.Name,
-            ImplicitTls = e.ImplicitTls,
-            RequireTls = e.RequireTls,
-            Protocol = e.Protocol,
-            OfferStartTls = e.OfferStartTls,
-            OfferAuthentication = e.OfferAuthentication,
-            RequireAuthentication = e.RequireAuthentication,
-            MaxMessageSize = e.MaxMessageSize,
-        };
-        foreach (var mechanism in e.AuthenticationMechanisms)
-        {
-            copy.AuthenticationMechanisms.Add(mechanism);
-        }
-
-        foreach (var source in e.ProxyProtocolTrustedSources)
-        {
-            copy.ProxyProtocolTrustedSources.Add(source);
-        }
-
-        return copy;
     }
 }

@@ -210,4 +210,30 @@ public sealed class EndpointPolicyOptionsTests
 
         await server.StopAsync();
     }
+
+    [Fact]
+    public void Clone_copies_every_setting_and_the_lists_are_its_own()
+    {
+        var original = new SmtpEndpointOptions
+        {
+            Address = "127.0.0.1:587",
+            Name = "submission",
+            RequireTls = true,
+            Protocol = SmtpEndpointProtocol.Smtp,
+            OfferStartTls = true,
+            OfferAuthentication = true,
+            RequireAuthentication = true,
+            MaxMessageSize = 1024,
+        };
+        original.AuthenticationMechanisms.Add("PLAIN");
+        original.ProxyProtocolTrustedSources.Add("10.0.0.0/8");
+
+        var copy = original.Clone();
+        original.AuthenticationMechanisms.Add("LOGIN");
+        original.ProxyProtocolTrustedSources.Clear();
+
+        copy.Should().BeEquivalentTo(new { original.Address, original.Name, original.RequireTls, original.OfferStartTls, original.OfferAuthentication, original.RequireAuthentication, original.MaxMessageSize });
+        copy.AuthenticationMechanisms.Should().Equal("PLAIN");
+        copy.ProxyProtocolTrustedSources.Should().Equal("10.0.0.0/8");
+    }
 }
