@@ -65,6 +65,11 @@ public static class SmtpListenOptionsExtensions
             if (endpoint is null)
             {
                 endpoint = new KestrelSmtpEndpoint(listenOptions, name, lifetime);
+
+                // The policy is checked when Kestrel binds, as the server checks its own endpoints: a bad one stops the start.
+                var policy = configured.Clone();
+                policy.Address = endpoint.Address;
+                server.ValidateEndpoint(policy);
                 services.GetService<KestrelSmtpEndpoints>()?.Add(endpoint);
 
                 // Kestrel stops only after the application has been told to: drain the SMTP sessions from that moment

@@ -102,6 +102,26 @@ public sealed class SmtpServer : IAsyncDisposable
     public IReadOnlyList<IPEndPoint> ListeningEndPoints => _listeners.ConvertAll(static l => l.EndPoint);
 
     /// <summary>
+    /// Checks the policy of an endpoint that a transport of its own serves (Kestrel's <c>UseSmtp</c>, or a listener of
+    /// the application's that calls <see cref="ServeAsync(SmtpConnectionContext, CancellationToken)"/>) against this
+    /// server's options, as the server checks its own endpoints when it is created: AUTH offered where it is required,
+    /// mechanisms that are configured, a positive size, valid PROXY sources, no LMTP on port 25.
+    /// </summary>
+    /// <param name="endpoint">The endpoint's policy, with the address it is served on.</param>
+    /// <exception cref="OptionsValidationException">The server cannot honour the policy; every failure is listed.</exception>
+    public void ValidateEndpoint(SmtpEndpointOptions endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var failures = new List<string>();
+        SmtpServerOptionsValidator.ValidateProtocol(failures, endpoint);
+        SmtpServerOptionsValidator.ValidateEndpointPolicy(failures, endpoint, _services.Settings.Authentication ?? new Authentication.SmtpAuthenticationOptions());
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(SmtpServerOptions), failures);
+        }
+    }
+
+    /// <summary>
     /// The state of each of the server's own endpoints now: before <see cref="StartAsync"/> the configured endpoints,
     /// none listening; once started one state per bound address; after <see cref="StopAsync"/> none listening. Empty
     /// when <see cref="SmtpServerOptions.ListenOnOwnSockets"/> is false.

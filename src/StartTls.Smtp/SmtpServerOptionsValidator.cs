@@ -101,15 +101,9 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
                 failures.Add($"Endpoints: '{endpoint.Address}' is implicit TLS; RequireTls applies only to STARTTLS endpoints.");
             }
 
-            if (endpoint is { Protocol: SmtpEndpointProtocol.Lmtp } && EndpointParser.TryParse(endpoint.Address, out var lmtpAddresses, out _) && lmtpAddresses.Count > 0 && lmtpAddresses[0].Port == 25)
+            if (endpoint is not null)
             {
-                // RFC 2033 §5: "The LMTP protocol MUST NOT be used on the TCP port 25."
-                failures.Add($"Endpoints: '{endpoint.Address}' is an LMTP endpoint; LMTP must never listen on port 25 (RFC 2033 §5).");
-            }
-
-            if (endpoint is not null && !Enum.IsDefined(endpoint.Protocol))
-            {
-                failures.Add($"Endpoints: '{endpoint.Address}' has an unknown Protocol; use Smtp or Lmtp.");
+                ValidateProtocol(failures, endpoint);
             }
         }
 
@@ -174,48 +168,75 @@ internal sealed class SmtpServerOptionsValidator : IValidateOptions<SmtpServerOp
     {
         foreach (var endpoint in options.Endpoints)
         {
-            var name = string.IsNullOrEmpty(endpoint.Name) ? endpoint.Address : endpoint.Name;
-            if (endpoint.RequireAuthentication == true && endpoint.OfferAuthentication == false)
+            if (endpoint is not null)
             {
-                failures.Add($"Endpoint '{name}': RequireAuthentication needs OfferAuthentication (no client could send mail).");
+                ValidateEndpointPolicy(failures, endpoint, options.Authentication);
             }
-            else if (endpoint.RequireAuthentication is null && options.Authentication.RequireAuthentication && endpoint.OfferAuthentication == false)
-            {
-                failures.Add($"Endpoint '{name}': OfferAuthentication is false but Authentication.RequireAuthentication applies here; set RequireAuthentication to false on this endpoint (an MX).");
-            }
+        }
+    }
 
-            if (endpoint.RequireAuthentication == true && !options.Authentication.IsConfigured)
-            {
-                failures.Add($"Endpoint '{name}': RequireAuthentication needs an authentication hook in Authentication (for example a PasswordAuthenticator).");
-            }
+    /// <summary>
+    /// One endpoint's overrides against the server's AUTH settings; also used for endpoints a transport of its own
+    /// serves (Kestrel's <c>UseSmtp</c>), through <see cref="SmtpServer.ValidateEndpoint"/>.
+    /// </summary>
+    internal static void ValidateEndpointPolicy(List<string> failures, SmtpEndpointOptions endpoint, Authentication.SmtpAuthenticationOptions authentication)
+    {
+        var name = string.IsNullOrEmpty(endpoint.Name) ? endpoint.Address : endpoint.Name;
+        if (endpoint.RequireAuthentication == true && endpoint.OfferAuthentication == false)
+        {
+            failures.Add($"Endpoint '{name}': RequireAuthentication needs OfferAuthentication (no client could send mail).");
+        }
+        else if (endpoint.RequireAuthentication is null && authentication.RequireAuthentication && endpoint.OfferAuthentication == false)
+        {
+            failures.Add($"Endpoint '{name}': OfferAuthentication is false but Authentication.RequireAuthentication applies here; set RequireAuthentication to false on this endpoint (an MX).");
+        }
 
-            foreach (var mechanism in endpoint.AuthenticationMechanisms)
-            {
-                if (!IsConfiguredMechanism(options.Authentication.Mechanisms, mechanism))
-                {
-                    failures.Add($"Endpoint '{name}': AuthenticationMechanisms: '{mechanism}' is not one of Authentication.Mechanisms.");
-                }
-            }
+        if (endpoint.RequireAuthentication == true && !authentication.IsConfigured)
+        {
+            failures.Add($"Endpoint '{name}': RequireAuthentication needs an authentication hook in Authentication (for example a PasswordAuthenticator).");
+        }
 
-            if (endpoint.MaxMessageSize is < 1)
+        foreach (var mechanism in endpoint.AuthenticationMechanisms)
+        {
+            if (!IsConfiguredMechanism(authentication.Mechanisms, mechanism))
             {
-                failures.Add($"Endpoint '{name}': MaxMessageSize must be positive.");
+                failures.Add($"Endpoint '{name}': AuthenticationMechanisms: '{mechanism}' is not one of Authentication.Mechanisms.");
             }
+        }
 
-            if (endpoint.ImplicitTls && endpoint.OfferStartTls == true)
-            {
-                failures.Add($"Endpoint '{name}': OfferStartTls does not apply to an implicit-TLS endpoint.");
-            }
+        if (endpoint.MaxMessageSize is < 1)
+        {
+            failures.Add($"Endpoint '{name}': MaxMessageSize must be positive.");
+        }
 
-            if (endpoint.RequireTls && endpoint.OfferStartTls == false)
-            {
-                failures.Add($"Endpoint '{name}': RequireTls needs STARTTLS; OfferStartTls must not be false.");
-            }
+        if (endpoint.ImplicitTls && endpoint.OfferStartTls == true)
+        {
+            failures.Add($"Endpoint '{name}': OfferStartTls does not apply to an implicit-TLS endpoint.");
+        }
 
-            if (!TrustedNetworks.TryParse(endpoint.ProxyProtocolTrustedSources, out _, out var badProxy))
-            {
-                failures.Add($"Endpoint '{name}': ProxyProtocolTrustedSources: '{badProxy}' is not an IP address or CIDR block (for example 10.0.0.0/8).");
-            }
+        if (endpoint.RequireTls && endpoint.OfferStartTls == false)
+        {
+            failures.Add($"Endpoint '{name}': RequireTls needs STARTTLS; OfferStartTls must not be false.");
+        }
+
+        if (!TrustedNetworks.TryParse(endpoint.ProxyProtocolTrustedSources, out _, out var badProxy))
+        {
+            failures.Add($"Endpoint '{name}': ProxyProtocolTrustedSources: '{badProxy}' is not an IP address or CIDR block (for example 10.0.0.0/8).");
+        }
+    }
+
+    /// <summary>RFC 2033 §5 and the protocol's value: the checks on an endpoint's <see cref="SmtpEndpointOptions.Protocol"/>.</summary>
+    internal static void ValidateProtocol(List<string> failures, SmtpEndpointOptions endpoint)
+    {
+        if (endpoint is { Protocol: SmtpEndpointProtocol.Lmtp } && EndpointParser.TryParse(endpoint.Address, out var lmtpAddresses, out _) && lmtpAddresses.Count > 0 && lmtpAddresses[0].Port == 25)
+        {
+            // RFC 2033 §5: "The LMTP protocol MUST NOT be used on the TCP port 25."
+            failures.Add($"Endpoints: '{endpoint.Address}' is an LMTP endpoint; LMTP must never listen on port 25 (RFC 2033 §5).");
+        }
+
+        if (!Enum.IsDefined(endpoint.Protocol))
+        {
+            failures.Add($"Endpoints: '{endpoint.Address}' has an unknown Protocol; use Smtp or Lmtp.");
         }
     }
 

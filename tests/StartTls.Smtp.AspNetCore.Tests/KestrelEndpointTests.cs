@@ -202,6 +202,28 @@ public sealed class KestrelEndpointTests
     }
 
     [Fact]
+    public async Task An_endpoint_policy_the_server_cannot_honour_fails_the_start_naming_every_failure()
+    {
+        var start = () => KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSmtpServer().UseInMemoryStore().UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp(o =>
+            {
+                o.Name = "submission";
+                o.RequireAuthentication = true; // no credential hook is configured
+                o.MaxMessageSize = 0;
+                o.ProxyProtocolTrustedSources.Add("10.1/16");
+            })));
+        });
+
+        var failures = (await start.Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>()).Which.Failures;
+        failures.Should().HaveCount(3).And.OnlyContain(f => f.StartsWith("Endpoint 'submission': ", StringComparison.Ordinal));
+        failures.Should().Contain(f => f.Contains("RequireAuthentication needs an authentication hook", StringComparison.Ordinal))
+            .And.Contain(f => f.Contains("MaxMessageSize must be positive", StringComparison.Ordinal))
+            .And.Contain(f => f.Contains("'10.1/16'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task UseSmtp_without_AddSmtpServer_fails_the_start_with_a_clear_message()
     {
         var start = () => KestrelSmtpApp.StartAsync(b => b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp())));

@@ -236,4 +236,18 @@ public sealed class EndpointPolicyOptionsTests
         copy.AuthenticationMechanisms.Should().Equal("PLAIN");
         copy.ProxyProtocolTrustedSources.Should().Equal("10.0.0.0/8");
     }
+
+    [Fact]
+    public async Task ValidateEndpoint_checks_a_transports_own_endpoint_as_the_server_checks_its_own()
+    {
+        await using var server = new SmtpServer(new SmtpServerOptions { ListenOnOwnSockets = false }, new StartTls.Smtp.Storage.InMemoryMessageStore());
+
+        server.ValidateEndpoint(new SmtpEndpointOptions { Address = "127.0.0.1:2525", OfferAuthentication = false });
+        var lmtp25 = () => server.ValidateEndpoint(new SmtpEndpointOptions { Address = "127.0.0.1:25", Protocol = SmtpEndpointProtocol.Lmtp });
+        lmtp25.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Failures.Should().ContainSingle()
+            .Which.Should().Contain("RFC 2033");
+        var mechanism = () => server.ValidateEndpoint(new SmtpEndpointOptions { Address = "127.0.0.1:587", AuthenticationMechanisms = { "NTLM" } });
+        mechanism.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Failures.Should().ContainSingle()
+            .Which.Should().Contain("'NTLM' is not one of Authentication.Mechanisms");
+    }
 }
