@@ -67,7 +67,10 @@ for project in src/*/*.csproj; do
     snupkg="$packages/$id.$version.snupkg"
     [[ -f "$nupkg" ]] || fail "$project produced no $(basename "$nupkg")"
     [[ -f "$snupkg" ]] || fail "$project produced no symbol package $(basename "$snupkg")"
-    unzip -l "$snupkg" | grep -q '\.pdb$' || fail "$(basename "$snupkg") holds no PDB"
+    # The listing is read whole before it is searched: `unzip -l | grep -q` under pipefail fails at random, because
+    # grep -q exits at its first match and unzip, still writing the listing's footer, dies of SIGPIPE.
+    listing=$(unzip -l "$snupkg") || fail "$(basename "$snupkg") is not a readable zip"
+    grep -q '\.pdb$' <<<"$listing" || fail "$(basename "$snupkg") holds no PDB"
 
     nuspec=$(unzip -p "$nupkg" "$id.nuspec") || fail "$(basename "$nupkg") has no $id.nuspec"
     for pattern in "<id>$id</id>" "<version>$version</version>" '<authors>[^<]+</authors>' '<description>[^<]+' \

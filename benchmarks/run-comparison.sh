@@ -72,7 +72,7 @@ openssl pkcs12 -export -in "$TLS/cert.pem" -inkey "$TLS/key.pem" -out "$TLS/cert
 
 # Our sample takes --cert/--key since the TLS work; without them the TLS cases of ours are skipped, never faked.
 OURS_TLS=1
-if ! dotnet "$OURS_DLL" --help | grep -q -- '--cert'; then
+if ! grep -q -- '--cert' <<<"$(dotnet "$OURS_DLL" --help)"; then
   OURS_TLS=0
   echo "!! the sample server has no --cert flag: the TLS cases (b, d, e-tls) are skipped for ours" >&2
 fi
@@ -119,7 +119,7 @@ start_server() { # side store
   fi
   SERVER_PID=$!
   for _ in $(seq 1 300); do
-    if ss -Hltn "sport = :$PORT" | grep -q LISTEN; then return 0; fi
+    if grep -q LISTEN <<<"$(ss -Hltn "sport = :$PORT")"; then return 0; fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
     sleep 0.1
   done
