@@ -20,7 +20,7 @@ internal sealed record GatewayOptions
           --upstream-tls MODE           required (default): STARTTLS with a validated certificate, else 451 and nothing
                                         is sent; opportunistic: STARTTLS when offered; none: plain text.
           --upstream-ca PEMFILE         Trust this CA (instead of the system's) for the upstream's certificate.
-          --relay-domain DOMAIN         Accept mail for DOMAIN on the MX endpoint; repeatable.
+          --relay-domain DOMAIN         Accept mail for DOMAIN on the MX endpoint (.DOMAIN: its subdomains); repeatable.
           --submission HOST:PORT        Also listen for submission: authenticated users may relay anywhere.
           --user NAME:PASSWORD          A submission user (AUTH PLAIN, LOGIN, SCRAM-SHA-256); repeatable.
           --hostname NAME               The gateway's name in its greeting, EHLO and Received header.
@@ -71,12 +71,21 @@ internal sealed record GatewayOptions
     /// <summary>How long one upstream command may take before the upstream counts as unavailable.</summary>
     public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>True when <paramref name="domain"/> is a relay domain (exact, case-insensitive match).</summary>
+    /// <summary>
+    /// True when <paramref name="domain"/> is a relay domain. As in Postfix's <c>relay_domains</c> (compatibility level 2
+    /// and later), <c>example.com</c> matches that domain alone and <c>.example.com</c> every subdomain of it (not
+    /// example.com itself); both case-insensitive, a trailing dot on <paramref name="domain"/> ignored.
+    /// </summary>
     public bool IsRelayDomain(string domain)
     {
+        ArgumentNullException.ThrowIfNull(domain);
+        domain = domain.TrimEnd('.');
         foreach (var relay in RelayDomains)
         {
-            if (string.Equals(relay, domain, StringComparison.OrdinalIgnoreCase))
+            var matches = relay.StartsWith('.')
+                ? domain.Length > relay.Length && domain.EndsWith(relay, StringComparison.OrdinalIgnoreCase)
+                : string.Equals(relay, domain, StringComparison.OrdinalIgnoreCase);
+            if (matches)
             {
                 return true;
             }
@@ -135,7 +144,7 @@ internal sealed record GatewayOptions
                 case "--upstream-ca":
                     options = options with { UpstreamCa = value };
                     break;
-                case "--relay-domain" when value.Length > 0:
+                case "--relay-domain" when value.Trim('.').Length > 0:
                     relayDomains.Add(value.TrimEnd('.'));
                     break;
                 case "--user" when value.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon:

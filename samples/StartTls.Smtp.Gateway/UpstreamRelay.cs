@@ -140,6 +140,34 @@ internal sealed class UpstreamRelay(GatewayOptions options, ILogger<UpstreamRela
         }
     }
 
+    /// <summary>
+    /// Ends the upstream's side of a transaction the client ended before its content was forwarded (RSET, a new EHLO,
+    /// content refused here): RSET upstream now, so the upstream holds no open MAIL while the client idles or goes on.
+    /// </summary>
+    public async ValueTask EndAsync(SmtpSession session, SmtpEnvelope envelope)
+    {
+        if (!session.Items.TryGetValue(typeof(UpstreamTransaction), out var item) || item is not UpstreamTransaction transaction
+            || !ReferenceEquals(transaction.Envelope, envelope))
+        {
+            return; // never reached the upstream, or already ended there (the content was sent)
+        }
+
+        transaction.Envelope = null;
+        transaction.MailRefusal = null;
+        transaction.Accepted.Clear();
+        try
+        {
+            using var timeout = new CancellationTokenSource(options.UpstreamTimeout);
+            await transaction.Client.CommandAsync("RSET", timeout.Token);
+        }
+        catch (Exception ex) when (IsUpstreamFailure(ex))
+        {
+            // The next relayed recipient connects afresh.
+            GatewayLog.UpstreamFailed(logger, session.Id, "RSET", ex);
+            await DropAsync(session);
+        }
+    }
+
     /// <summary>Ends the session's upstream connection (QUIT), if any.</summary>
     public static async ValueTask CloseAsync(SmtpSession session)
     {
@@ -222,7 +250,7 @@ internal sealed class UpstreamRelay(GatewayOptions options, ILogger<UpstreamRela
         var client = transaction.Client;
         if (transaction.Envelope is not null)
         {
-            // The client started over (RSET, or a new MAIL after a transaction that never reached data): so does the upstream.
+            // A transaction the end hook did not close upstream (defensive; EndAsync normally has): start over there too.
             await client.CommandAsync("RSET", cancellationToken);
         }
 

@@ -253,6 +253,53 @@ public sealed class GatewayTests
     }
 
     [Theory]
+    [InlineData("RSET", SmtpTransactionEndReason.Reset)]
+    [InlineData("EHLO client.test", SmtpTransactionEndReason.Reset)]
+    public async Task A_transaction_the_client_abandons_is_reset_upstream_before_the_client_gets_its_reply(string command, SmtpTransactionEndReason upstreamEnd)
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await client.CommandAsync(command)).Should().StartWith("250");
+
+        // The upstream's transaction ended when the client's did, not at the client's next one: no MAIL is left open
+        // upstream while the client idles.
+        (await upstream.Filter.NextTransactionEndAsync()).Should().Be(upstreamEnd);
+        upstream.Filter.Senders.Should().Be(1);
+
+        // The same upstream connection carries the next transaction.
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await SendDataAsync(client, Message)).Should().StartWith("250 ");
+        upstream.Messages.Count.Should().Be(1);
+        upstream.Server.Server.ConnectionCount.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData("example.com", true)]
+    [InlineData("EXAMPLE.COM", true)]
+    [InlineData("example.com.", true)]
+    [InlineData("mail.example.com", false)]
+    [InlineData("example.org", false)]
+    [InlineData("sub.example.org", true)]
+    [InlineData("a.b.example.org", true)]
+    [InlineData("example.org.evil.test", false)]
+    [InlineData("badexample.org", false)]
+    [InlineData("xexample.com", false)]
+    public void Relay_domains_match_exactly_and_a_leading_dot_matches_the_subdomains(string domain, bool relayed)
+    {
+        var options = GatewayOptions.Parse(
+            ["--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--relay-domain", "example.com", "--relay-domain", ".example.org"],
+            out var error)!;
+
+        error.Should().BeNull();
+        options.IsRelayDomain(domain).Should().Be(relayed);
+    }
+
+    [Theory]
     [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525" }, null)]
     [InlineData(new[] { "--upstream", "127.0.0.1:2525" }, "--listen is required")]
     [InlineData(new[] { "--listen", "127.0.0.1:2526" }, "--upstream is required")]
@@ -260,6 +307,7 @@ public sealed class GatewayTests
     [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--user", "a:b" }, "--user needs --submission")]
     [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--submission", "127.0.0.1:2587" }, "--submission needs --user (the endpoint takes mail from authenticated users only)")]
     [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--bogus", "x" }, "bad or unknown option --bogus x")]
+    [InlineData(new[] { "--listen", "127.0.0.1:2526", "--upstream", "127.0.0.1:2525", "--relay-domain", "." }, "bad or unknown option --relay-domain .")]
     public void The_command_line_is_parsed_strictly(string[] args, string? error)
     {
         var options = GatewayOptions.Parse(args, out var message);

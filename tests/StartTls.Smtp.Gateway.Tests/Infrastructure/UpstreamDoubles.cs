@@ -1,11 +1,13 @@
+using System.Threading.Channels;
 using StartTls.Smtp.Storage;
 using StartTls.Smtp.Tests.Infrastructure;
 
 namespace StartTls.Smtp.Gateway.Tests.Infrastructure;
 
-/// <summary>The upstream's policy in tests: refuses nobody@… at RCPT, counts MAIL commands.</summary>
-public sealed class UpstreamFilter : IMailboxFilter
+/// <summary>The upstream's policy in tests: refuses nobody@… at RCPT, counts MAIL commands, reports each transaction's end.</summary>
+public sealed class UpstreamFilter : IMailboxFilter, ITransactionEndHook
 {
+    private readonly Channel<SmtpTransactionEndReason> _ends = Channel.CreateUnbounded<SmtpTransactionEndReason>();
     private int _senders;
 
     /// <summary>How many MAIL commands the upstream saw.</summary>
@@ -19,6 +21,19 @@ public sealed class UpstreamFilter : IMailboxFilter
 
     public ValueTask<SmtpReply> CheckRecipientAsync(SmtpSession session, SmtpEnvelope envelope, SmtpRecipient recipient, CancellationToken cancellationToken)
         => ValueTask.FromResult(recipient.Mailbox.LocalPart == "nobody" ? new SmtpReply(550, "5.1.1", "No such user here") : SmtpReply.RecipientOk);
+
+    public ValueTask OnTransactionEndedAsync(SmtpTransaction transaction, SmtpTransactionEndReason reason)
+    {
+        _ends.Writer.TryWrite(reason);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Waits for the next transaction the upstream saw end, and returns why it ended.</summary>
+    public async Task<SmtpTransactionEndReason> NextTransactionEndAsync()
+    {
+        using var timeout = new CancellationTokenSource(Eventually.DefaultTimeout);
+        return await _ends.Reader.ReadAsync(timeout.Token);
+    }
 }
 
 /// <summary>The upstream's store in tests: refuses content with an "X-Reject: yes" header (554 5.7.1), keeps the rest in memory.</summary>
