@@ -8,7 +8,6 @@ internal static class Replies
     public static readonly SmtpReply Bye = new(221, "2.0.0", "Bye");
     public static readonly SmtpReply CannotVrfy = new(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
     public static readonly SmtpReply ChunkAccepted = new(250, "2.0.0", "Chunk accepted");
-    public static readonly SmtpReply Help = new(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\nSee RFC 5321");
 
     // 4xx
     public static readonly SmtpReply Timeout = new(421, "4.4.2", "Timeout, closing connection");

@@ -681,7 +681,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
             case SmtpVerb.Vrfy:
                 return Done(arguments.IsEmpty ? Error(Replies.VrfySyntax) : Reply(Replies.CannotVrfy));
             case SmtpVerb.Help:
-                return Done(Reply(Replies.Help));
+                return Done(Reply(_settings.GetHelpReply(_endpoint.IsLmtp, OffersStartTls, Sasl?.AdvertisedMechanisms() is not null, _xclientAllowed)));
             case SmtpVerb.Auth:
                 return Sasl is { } auth ? auth.Auth(arguments, _greeted, _transaction is not null) : Done(Error(Replies.NotImplemented));
             case SmtpVerb.Xclient:
