@@ -4,8 +4,9 @@ using StartTls.Smtp.Storage;
 namespace StartTls.Smtp.Gateway;
 
 /// <summary>
-/// The gateway's "store": it keeps nothing, it streams the content to the upstream with our Received header in front
-/// and answers the client with the upstream's reply, so the client hears 250 only after the upstream said 250.
+/// The gateway's "store": it keeps nothing beyond a spool file while it forwards; it sends the content to the upstream
+/// with our Received header in front and answers the client with the upstream's reply, so the client hears 250 only
+/// after the upstream said 250.
 /// </summary>
 internal sealed class ForwardingStore(GatewayOptions options, UpstreamRelay relay, TimeProvider timeProvider) : IMessageStore
 {

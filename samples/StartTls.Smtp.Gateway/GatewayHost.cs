@@ -49,7 +49,7 @@ internal static class GatewayHost
                 }
             })
             .UseMailboxFilter<RelayFilter>()        // relay policy + upstream RCPT at RCPT time
-            .UseMessageStore<ForwardingStore>()     // streams the content upstream; 250 only after the upstream's 250
+            .UseMessageStore<ForwardingStore>()     // spools, then forwards upstream; 250 only after the upstream's 250
             .UseSessionHandler<GatewaySessionHandler>(); // QUIT upstream when the client goes
         // </readme:gateway-wiring>
         return services;

@@ -16,4 +16,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Gateway listening on {Listen}, relaying to {UpstreamHost}:{UpstreamPort} (upstream TLS: {Mode})")]
     public static partial void Started(ILogger logger, string listen, string upstreamHost, int upstreamPort, UpstreamTlsMode mode);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Session {SessionId}: the message could not be spooled; the client was told 452 4.3.1")]
+    public static partial void SpoolFailed(ILogger logger, string sessionId, Exception exception);
 }

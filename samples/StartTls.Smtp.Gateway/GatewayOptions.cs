@@ -24,6 +24,7 @@ internal sealed record GatewayOptions
           --submission HOST:PORT        Also listen for submission: authenticated users may relay anywhere.
           --user NAME:PASSWORD          A submission user (AUTH PLAIN, LOGIN, SCRAM-SHA-256); repeatable.
           --hostname NAME               The gateway's name in its greeting, EHLO and Received header.
+          --spool DIR                   Where a message waits on disk while it is forwarded. Default: the temp folder.
           --cert PEMFILE, --key PEMFILE The gateway's own STARTTLS certificate. Default: a development certificate.
           --help                        Show this help and exit.
 
@@ -58,6 +59,12 @@ internal sealed record GatewayOptions
 
     /// <summary>The gateway's host name, or null for the machine name.</summary>
     public string? HostName { get; init; }
+
+    /// <summary>
+    /// The folder where each message is spooled while it is forwarded (a file only its owner can read, deleted when the
+    /// forward ends), or null for the system's temp folder.
+    /// </summary>
+    public string? SpoolDirectory { get; init; }
 
     /// <summary>The gateway's certificate (PEM), or null.</summary>
     public string? Certificate { get; init; }
@@ -152,6 +159,9 @@ internal sealed record GatewayOptions
                     break;
                 case "--hostname" when value.Length > 0:
                     options = options with { HostName = value };
+                    break;
+                case "--spool" when value.Length > 0:
+                    options = options with { SpoolDirectory = value };
                     break;
                 case "--cert":
                     options = options with { Certificate = value };

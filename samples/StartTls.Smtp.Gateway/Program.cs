@@ -27,6 +27,11 @@ if (options.Certificate is null)
     options = options with { Certificate = certificate, Key = key };
 }
 
+if (options.SpoolDirectory is not null)
+{
+    Directory.CreateDirectory(options.SpoolDirectory);
+}
+
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
 builder.Logging.AddSimpleConsole(o =>
 {

@@ -8,7 +8,7 @@ using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Logging;
 using MimeKit;
-using MimeKit.IO;
+using StartTls.Smtp.Storage;
 
 namespace StartTls.Smtp.Gateway;
 
@@ -86,15 +86,18 @@ internal sealed class UpstreamRelay(GatewayOptions options, ILogger<UpstreamRela
             return SmtpReply.UpstreamUnavailable;
         }
 
+        // The content is spooled to a file and parsed in place (persistent: true: MIME parts stay ranges of that file),
+        // so a message in flight costs its headers in memory, not its size, however large MaxMessageSize is.
+        await using var spool = await SpoolAsync(session, prefix, content, cancellationToken);
+        if (spool is null)
+        {
+            return SmtpReply.InsufficientStorage; // 452 4.3.1: the client retries; the upstream is reset at the transaction's end
+        }
+
         var client = transaction.Client;
         try
         {
-            // MimeKit parses the content into memory (persistent: false: MemoryBlockStream blocks), so a message costs
-            // about its own size while it is forwarded; the server's MaxMessageSize bounds it.
-            using var chained = new ChainedStream();
-            chained.Add(new MemoryStream(prefix.ToArray(), writable: false));
-            chained.Add(content, leaveOpen: true);
-            using var message = await MimeMessage.LoadAsync(chained, persistent: false, cancellationToken);
+            using var message = await MimeMessage.LoadAsync(spool, persistent: true, cancellationToken);
 
             // The RCPT-time probe ends here; MailKit runs the real transaction (MAIL, RCPT, DATA or BDAT) itself.
             await client.CommandAsync("RSET", cancellationToken);
@@ -187,6 +190,56 @@ internal sealed class UpstreamRelay(GatewayOptions options, ILogger<UpstreamRela
             {
                 // The upstream is gone already: nothing to close politely.
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="prefix"/> and the content to a new spool file in <see cref="GatewayOptions.SpoolDirectory"/>
+    /// (readable by this user only, as it holds mail; deleted when closed, however the forward ends) and returns it
+    /// rewound, or null when the file could not be written (disk full, folder missing or not writable).
+    /// </summary>
+    private async Task<FileStream?> SpoolAsync(SmtpSession session, ReadOnlyMemory<byte> prefix, Stream content, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(options.SpoolDirectory ?? Path.GetTempPath(), "gateway-" + Guid.NewGuid().ToString("N") + ".eml");
+        var spoolOptions = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            Options = FileOptions.DeleteOnClose | FileOptions.Asynchronous,
+            BufferSize = 64 * 1024,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            spoolOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        FileStream? spool = null;
+        try
+        {
+            spool = new FileStream(path, spoolOptions);
+            await spool.WriteAsync(prefix, cancellationToken);
+            await content.CopyToAsync(spool, cancellationToken);
+            await spool.FlushAsync(cancellationToken);
+            spool.Position = 0;
+            return spool;
+        }
+        catch (Exception ex)
+        {
+            // Closing deletes the file now, also when the client went away mid-content (the exception then goes on).
+            if (spool is not null)
+            {
+                await spool.DisposeAsync();
+            }
+
+            // A content the server aborted (client gone, size exceeded) is the server's to answer, not a spool failure.
+            if (ex is MessageAbortedException || ex is not (IOException or UnauthorizedAccessException) || cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            GatewayLog.SpoolFailed(logger, session.Id, ex);
+            return null;
         }
     }
 

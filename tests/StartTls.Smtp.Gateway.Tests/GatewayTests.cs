@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using MailKit.Net.Smtp;
@@ -252,6 +253,75 @@ public sealed class GatewayTests
         upstream.Messages.Count.Should().Be(1);
     }
 
+    [Fact]
+    public async Task A_large_message_is_forwarded_from_a_private_spool_file_that_is_gone_after_the_reply()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        string[]? spooled = null;
+        UnixFileMode? mode = null;
+        upstream.Store.WhileForwarding = () =>
+        {
+            // The upstream is storing the message: the gateway is still sending it, from its spool file.
+            spooled = gateway.SpoolFiles;
+            mode = spooled.Length == 1 && !OperatingSystem.IsWindows() ? File.GetUnixFileMode(spooled[0]) : null;
+        };
+        await using var client = await gateway.ConnectAsync();
+        var body = new StringBuilder();
+        for (var i = 0; body.Length < 4 * 1024 * 1024; i++)
+        {
+            body.Append(CultureInfo.InvariantCulture, $"line {i:D7} ").Append('x', 60).Append("\r\n");
+        }
+
+        var original = "From: a@sender.test\r\nTo: b@example.com\r\nSubject: large\r\n\r\n" + body;
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await SendDataAsync(client, original)).Should().StartWith("250 ");
+
+        spooled.Should().ContainSingle().Which.Should().EndWith(".eml");
+        mode.Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, "the spool file holds mail: its owner alone may read it");
+        gateway.SpoolFiles.Should().BeEmpty();
+        var content = upstream.Messages.Messages.Should().ContainSingle().Subject.GetContentAsString();
+        content.Should().StartWith("Received: from client.test").And.EndWith(original);
+        content.Length.Should().BeLessThan(original.Length + 1000);
+    }
+
+    [Fact]
+    public async Task A_spool_that_cannot_be_written_gives_452_and_the_upstream_transaction_is_reset()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        var missing = Path.Combine(Path.GetTempPath(), "gateway-tests-missing-" + Guid.NewGuid().ToString("N"));
+        await using var gateway = await TestGateway.StartAsync(upstream.Port, spoolDirectory: missing);
+        await using var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await SendDataAsync(client, Message)).Should().StartWith("452 4.3.1");
+
+        (await upstream.Filter.NextTransactionEndAsync()).Should().Be(SmtpTransactionEndReason.Reset);
+        upstream.Messages.Count.Should().Be(0);
+        Directory.Exists(missing).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_client_that_goes_away_in_the_middle_of_the_content_leaves_no_spool_file()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        await using var gateway = await TestGateway.StartAsync(upstream.Port);
+        var client = await gateway.ConnectAsync();
+
+        (await client.CommandAsync("MAIL FROM:<a@sender.test>")).Should().StartWith("250");
+        (await client.CommandAsync("RCPT TO:<b@example.com>")).Should().StartWith("250");
+        (await client.CommandAsync("DATA")).Should().StartWith("354");
+        await client.SendAsync(Encoding.ASCII.GetBytes("Subject: cut\r\n\r\n" + new string('x', 200_000) + "\r\nno end"));
+        await client.DisposeAsync();
+
+        // The gateway QUITs the upstream when the client's session has closed, after its store let go of the spool.
+        (await upstream.Filter.NextTransactionEndAsync()).Should().Be(SmtpTransactionEndReason.Closed);
+        gateway.SpoolFiles.Should().BeEmpty();
+        upstream.Messages.Count.Should().Be(0);
+    }
+
     [Theory]
     [InlineData("RSET", SmtpTransactionEndReason.Reset)]
     [InlineData("EHLO client.test", SmtpTransactionEndReason.Reset)]
@@ -323,7 +393,7 @@ public sealed class GatewayTests
         [
             "--listen", "127.0.0.1:2526", "--upstream", "[::1]:2525", "--upstream-tls", "opportunistic", "--upstream-ca", "ca.pem",
             "--relay-domain", "example.com", "--relay-domain", "example.org.", "--submission", "127.0.0.1:2587",
-            "--user", "alice:se:cret", "--hostname", "gw.test",
+            "--user", "alice:se:cret", "--hostname", "gw.test", "--spool", "/var/spool/gw",
         ], out var error)!;
 
         error.Should().BeNull();
@@ -335,6 +405,7 @@ public sealed class GatewayTests
         options.IsRelayDomain("sub.example.com").Should().BeFalse();
         options.Users.Should().Equal(new GatewayUser("alice", "se:cret"));
         options.ServerName.Should().Be("gw.test");
+        options.SpoolDirectory.Should().Be("/var/spool/gw");
         GatewayOptions.Parse(["--help"], out error).Should().BeNull();
         error.Should().BeNull();
     }

@@ -10,13 +10,22 @@ namespace StartTls.Smtp.Gateway.Tests.Infrastructure;
 public sealed class TestGateway : IAsyncDisposable
 {
     private readonly IHost _host;
+    private readonly string _directory;
 
-    private TestGateway(IHost host, int port, int submissionPort)
+    private TestGateway(IHost host, string directory, int port, int submissionPort, string spoolDirectory)
     {
         _host = host;
+        _directory = directory;
         Port = port;
         SubmissionPort = submissionPort;
+        SpoolDirectory = spoolDirectory;
     }
+
+    /// <summary>The gateway's own spool folder (a new temp folder, unless the test named one).</summary>
+    public string SpoolDirectory { get; }
+
+    /// <summary>The files in the spool folder now (none when no message is being forwarded).</summary>
+    public string[] SpoolFiles => Directory.Exists(SpoolDirectory) ? Directory.GetFiles(SpoolDirectory) : [];
 
     /// <summary>The MX endpoint's port.</summary>
     public int Port { get; }
@@ -28,11 +37,18 @@ public sealed class TestGateway : IAsyncDisposable
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
     /// <summary>Starts a gateway relaying for example.com to <paramref name="upstreamPort"/>, with the user alice:secret on submission.</summary>
-    internal static async Task<TestGateway> StartAsync(int upstreamPort, UpstreamTlsMode tls = UpstreamTlsMode.None, string? upstreamCa = null, string upstreamHost = "127.0.0.1")
+    internal static async Task<TestGateway> StartAsync(int upstreamPort, UpstreamTlsMode tls = UpstreamTlsMode.None, string? upstreamCa = null,
+        string upstreamHost = "127.0.0.1", string? spoolDirectory = null)
     {
         var port = FreePort();
         var submissionPort = FreePort();
-        var certificate = TestCertificates.WritePem(TestCertificates.IssueServer("localhost"), Path.Combine(Path.GetTempPath(), "gateway-tests-" + Guid.NewGuid().ToString("N")), "gw");
+        var directory = Path.Combine(Path.GetTempPath(), "gateway-tests-" + Guid.NewGuid().ToString("N"));
+        var certificate = TestCertificates.WritePem(TestCertificates.IssueServer("localhost"), directory, "gw");
+        if (spoolDirectory is null)
+        {
+            spoolDirectory = Path.Combine(directory, "spool");
+            Directory.CreateDirectory(spoolDirectory);
+        }
         var options = new GatewayOptions
         {
             Listen = "127.0.0.1:" + port,
@@ -47,12 +63,13 @@ public sealed class TestGateway : IAsyncDisposable
             Certificate = certificate.CertificatePath,
             Key = certificate.KeyPath,
             UpstreamTimeout = TimeSpan.FromSeconds(30),
+            SpoolDirectory = spoolDirectory,
         };
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddGateway(options);
         var host = builder.Build();
         await host.StartAsync();
-        return new TestGateway(host, port, submissionPort);
+        return new TestGateway(host, directory, port, submissionPort, spoolDirectory);
     }
 
     /// <summary>Opens a raw connection to the MX endpoint and reads the greeting.</summary>
@@ -77,5 +94,6 @@ public sealed class TestGateway : IAsyncDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await _host.StopAsync(cts.Token);
         _host.Dispose();
+        Directory.Delete(_directory, recursive: true);
     }
 }

@@ -41,8 +41,12 @@ public sealed class UpstreamStore : IMessageStore
 {
     public InMemoryMessageStore Messages { get; } = new();
 
+    /// <summary>Runs when the upstream starts storing a message, while the gateway is still forwarding it.</summary>
+    public Action? WhileForwarding { get; set; }
+
     public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
     {
+        WhileForwarding?.Invoke();
         using var copy = new MemoryStream();
         await content.CopyToAsync(copy, cancellationToken);
         if (System.Text.Encoding.UTF8.GetString(copy.ToArray()).Contains("X-Reject: yes", StringComparison.Ordinal))
