@@ -22,8 +22,12 @@ public sealed partial class SampleProcessSigtermTests
         try
         {
             var maildir = Path.Combine(work.FullName, "mail");
+            // Promptness without a timing assertion: the host would wait up to 10 minutes for its services to stop
+            // (shutdownTimeoutSeconds), far beyond the hang guards, so the process can only exit within them if the
+            // SMTP server itself ends the stalled session at its own ShutdownTimeout (3 s) and returns.
             using var sample = SampleApp.Start(work.FullName,
-                "--Kestrel:Endpoints:Smtp:Url=http://127.0.0.1:0", $"--Maildir:Path={maildir}", "--Smtp:ShutdownTimeout=00:00:03", "--Smtp:ServerName=mx.test");
+                "--Kestrel:Endpoints:Smtp:Url=http://127.0.0.1:0", $"--Maildir:Path={maildir}", "--Smtp:ShutdownTimeout=00:00:03", "--Smtp:ServerName=mx.test",
+                "--shutdownTimeoutSeconds=600");
             var listening = await sample.WaitForLineAsync(l => ListeningLine().IsMatch(l)).WaitAsync(Guard);
             var endPoint = new IPEndPoint(IPAddress.Loopback, int.Parse(ListeningLine().Match(listening).Groups[1].Value));
 
