@@ -112,6 +112,17 @@ internal static class SmtpActivities
         activity.SetTag("error.type", errorType);
     }
 
+    /// <summary>Marks a transaction whose sender was refused at MAIL: the refusal's reply code is its <c>error.type</c>.</summary>
+    public static void SenderRefused(Activity? activity, int replyCode)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        Fail(activity, replyCode.ToString(CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Ends a session's span with what the whole session came to.</summary>
     public static void StopSession(Activity? activity, SmtpSession session)
     {

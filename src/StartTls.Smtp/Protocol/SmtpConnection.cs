@@ -824,6 +824,7 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
         if (!reply.IsPositive)
         {
             _transactionEndReason = SmtpTransactionEndReason.SenderRefused;
+            SmtpActivities.SenderRefused(_transactionActivity, reply.Code);
             return Error(reply);
         }
 

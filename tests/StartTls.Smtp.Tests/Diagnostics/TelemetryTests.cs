@@ -136,6 +136,38 @@ public sealed class TelemetryTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_sender_refused_at_MAIL_marks_its_transaction_span_with_the_reply_code()
+    {
+        var endpoint = "otel-" + Guid.NewGuid().ToString("N")[..8];
+        var spans = new List<Activity>();
+        var filter = new DelegateMailboxFilter(sender: e => e.From?.LocalPart == "spammer" ? new SmtpReply(550, "5.7.1", "Sender refused") : SmtpReply.SenderOk);
+        using (var tracing = Sdk.CreateTracerProviderBuilder().AddSource(SmtpTelemetry.ActivitySourceName).AddInMemoryExporter(spans).Build())
+        {
+            await using var server = await TestServer.StartAsync(o => o.Endpoints[0].Name = endpoint, filter: filter);
+            await using (var client = await server.ConnectAsync())
+            {
+                (await client.CommandAsync("EHLO client.test")).Should().StartWith("250");
+                (await client.CommandAsync("MAIL FROM:<spammer@c.test>")).Should().StartWith("550 5.7.1");
+                (await client.CommandAsync("MAIL FROM:<a@c.test>")).Should().StartWith("250");
+                (await client.CommandAsync("RSET")).Should().StartWith("250");
+                (await client.CommandAsync("QUIT")).Should().StartWith("221");
+            }
+
+            await server.DisposeAsync();
+        }
+
+        var mine = spans.Where(s => Equals(s.GetTagItem(SmtpTelemetry.EndpointTag), endpoint)).ToList();
+        var transactions = mine.Where(s => s.OperationName == "smtp.transaction").ToList();
+        transactions.Should().HaveCount(2);
+        transactions[0].Status.Should().Be(ActivityStatusCode.Error);
+        transactions[0].GetTagItem("error.type").Should().Be("550");
+        transactions[1].Status.Should().Be(ActivityStatusCode.Unset, "a transaction the client reset is not a failure");
+        transactions[1].GetTagItem("error.type").Should().BeNull();
+        mine.Should().ContainSingle(s => s.OperationName == "smtp.session").Which.Status.Should().Be(ActivityStatusCode.Unset);
+        string.Join("\n", mine.SelectMany(s => s.TagObjects).Select(t => t.Key + "=" + t.Value)).Should().NotContain("spammer");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task The_instruments_count_the_connection_and_the_message()
     {
         var endpoint = "otel-" + Guid.NewGuid().ToString("N")[..8];
