@@ -2,8 +2,10 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using StartTls.Smtp.AspNetCore.Tests.Infrastructure;
 using StartTls.Smtp.Hosting;
+using StartTls.Smtp.Storage;
 using StartTls.Smtp.Tls;
 
 namespace StartTls.Smtp.AspNetCore.Tests;
@@ -231,6 +233,27 @@ public sealed class KestrelEndpointTests
         (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("AddSmtpServer");
     }
 
+    [Fact]
+    public async Task A_scoped_store_on_a_Kestrel_endpoint_gets_a_scope_per_transaction_under_scope_validation()
+    {
+        var journal = new ScopedStoreJournal();
+        await using var app = await KestrelSmtpApp.StartAsync(b =>
+        {
+            b.Services.AddSingleton(journal);
+            b.Services.AddScoped<PerScopeResource>();
+            b.Services.AddSmtpServer(o => o.ServerName = "mx.test").UseMessageStore<ScopedStore>(ServiceLifetime.Scoped).UseKestrelOnly();
+            b.WebHost.ConfigureKestrel(k => k.Listen(KestrelSmtpApp.Loopback0, l => l.UseSmtp()));
+        });
+
+        await SendOneMessageAsync(app.KestrelEndPoints[0]);
+        await SendOneMessageAsync(app.KestrelEndPoints[0]);
+
+        journal.Saved.Should().HaveCount(2);
+        journal.Saved.Distinct().Should().HaveCount(2, "each transaction has its own scope, so its own scoped resource");
+        await journal.TwoDisposed.Task.WaitAsync(TimeSpan.FromSeconds(30)); // each transaction's scope is disposed when it ends
+        journal.Disposed.Should().BeEquivalentTo(journal.Saved);
+    }
+
     internal static async Task SendOneMessageAsync(EndPoint endPoint)
     {
         await using var client = await RawSmtpClient.ConnectAsync(endPoint);
@@ -241,5 +264,44 @@ public sealed class KestrelEndpointTests
         await client.SendAsync(Message);
         (await client.ReadReplyAsync()).Should().StartWith("250 2.0.0");
         (await client.CommandAsync("QUIT")).Should().StartWith("221");
+    }
+}
+
+/// <summary>What the scoped store saw: the scoped resource of each save, and which resources were disposed.</summary>
+public sealed class ScopedStoreJournal
+{
+    public System.Collections.Concurrent.ConcurrentQueue<Guid> Saved { get; } = new();
+
+    public System.Collections.Concurrent.ConcurrentQueue<Guid> Disposed { get; } = new();
+
+    /// <summary>Completes when two resources have been disposed.</summary>
+    public TaskCompletionSource TwoDisposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void NoteDisposed(Guid id)
+    {
+        Disposed.Enqueue(id);
+        if (Disposed.Count == 2)
+        {
+            TwoDisposed.TrySetResult();
+        }
+    }
+}
+
+/// <summary>A scoped service with an identity, like a DbContext: it notes its disposal.</summary>
+public sealed class PerScopeResource(ScopedStoreJournal journal) : IDisposable
+{
+    public Guid Id { get; } = Guid.NewGuid();
+
+    public void Dispose() => journal.NoteDisposed(Id);
+}
+
+/// <summary>A store registered as scoped that depends on a scoped service.</summary>
+public sealed class ScopedStore(PerScopeResource resource, ScopedStoreJournal journal) : IMessageStore
+{
+    public async ValueTask<SmtpReply> SaveAsync(SmtpSession session, SmtpEnvelope envelope, Stream content, CancellationToken cancellationToken)
+    {
+        await content.CopyToAsync(Stream.Null, cancellationToken);
+        journal.Saved.Enqueue(resource.Id);
+        return SmtpReply.Ok;
     }
 }

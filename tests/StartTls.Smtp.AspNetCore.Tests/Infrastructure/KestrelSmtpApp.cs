@@ -34,6 +34,13 @@ public sealed class KestrelSmtpApp : IAsyncDisposable
     public static async Task<KestrelSmtpApp> StartAsync(Action<WebApplicationBuilder> configure, Action<WebApplication>? configureApp = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = EmptyContentRoot.Value });
+        // As in Development (the "Test" environment would turn these off): a scoped service taken from the root
+        // provider, or one that cannot be built, fails the test.
+        builder.Host.UseDefaultServiceProvider(o =>
+        {
+            o.ValidateScopes = true;
+            o.ValidateOnBuild = true;
+        });
         builder.Logging.ClearProviders();
         configure(builder);
         var app = builder.Build();
