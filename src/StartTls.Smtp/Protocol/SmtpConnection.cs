@@ -915,17 +915,22 @@ internal sealed partial class SmtpConnection : HeartbeatMember, IDisposable
     /// </summary>
     private ConnectionAction Bdat(ReadOnlySpan<byte> arguments, SmtpReply? refusal)
     {
-        if (!_settings.EnableChunking)
-        {
-            return Error(Replies.NotImplemented);
-        }
-
         switch (BdatArguments.Parse(arguments, out var size, out var last))
         {
             case BdatParse.Syntax:
                 return Violation(Replies.BdatSyntax, "bdat_syntax", "unparseable BDAT command");
             case BdatParse.OutOfRange:
                 return Violation(Replies.ChunkSizeOutOfRange, "bdat_size_out_of_range", "BDAT chunk size out of range");
+        }
+
+        if (!_settings.EnableChunking)
+        {
+            // Not offered, so not implemented (502); but the client framed octets behind it, and they are read and
+            // dropped like any refused chunk's, never run as commands (T48). One reply, also on LMTP: no message ended.
+            _chunkSize = size;
+            _chunkLast = false;
+            _chunkRefusal = Replies.NotImplemented;
+            return ConnectionAction.DiscardChunk;
         }
 
         refusal ??= _transaction is null ? Replies.NeedMailBeforeBdat

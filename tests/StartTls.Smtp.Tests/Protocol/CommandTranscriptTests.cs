@@ -124,7 +124,26 @@ public sealed class CommandTranscriptTests
         (await client.ReadRepliesAsync(2)).Select(RawSmtpClientExtensions.Code).Should().Equal("250 2.1.0", "250 2.1.5");
         (await client.CommandCodeAsync("BDAT 0 LAST")).Should().Be("502 5.5.1");
         (await client.CommandCodeAsync("NOOP")).Should().Be("250 2.0.0");
-        server.Messages.Count.Should().Be(0);
+
+        // The octets a client framed behind BDAT are read and dropped, never run as commands (T48), and the
+        // transaction goes on with DATA.
+        await client.SendAsync("BDAT 15 LAST\r\nRSET\r\nQUIT\r\n123NOOP\r\n");
+        (await client.ReadReplyAsync()).Should().StartWith("502 5.5.1");
+        (await client.ReadReplyAsync()).Should().Be("250 2.0.0 OK");
+        (await client.CommandCodeAsync("DATA")).Should().Be("354 Start");
+        (await client.CommandCodeAsync("Subject: x\r\n\r\nbody\r\n.")).Should().Be("250 2.0.0");
+        server.Messages.Count.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Bdat_with_chunking_disabled_and_an_unreadable_size_closes_the_connection()
+    {
+        await using var server = await TestServer.StartAsync(o => o.EnableChunking = false);
+        await using var client = await server.ConnectAsync();
+        await client.EhloAsync();
+
+        (await client.CommandCodeAsync("BDAT 0x10")).Should().Be("501 5.5.4");
+        (await client.IsClosedAsync()).Should().BeTrue("its octets cannot be told from commands (T48)");
     }
 
     [Theory]
