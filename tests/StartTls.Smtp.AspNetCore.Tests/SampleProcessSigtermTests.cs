@@ -92,7 +92,7 @@ public sealed partial class SampleProcessSigtermTests
         {
             // The working directory is the content root: the sample's appsettings.json (in its bin) is not loaded,
             // so only these arguments configure it.
-            var info = new ProcessStartInfo(DotnetHost())
+            var info = new ProcessStartInfo(DotnetHost.Path)
             {
                 WorkingDirectory = workingDirectory,
                 RedirectStandardOutput = true,
@@ -159,18 +159,6 @@ public sealed partial class SampleProcessSigtermTests
             }
 
             _process.Dispose();
-        }
-
-        private static string DotnetHost()
-        {
-            var hostPath = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-            if (!string.IsNullOrEmpty(hostPath) && File.Exists(hostPath))
-            {
-                return hostPath;
-            }
-
-            var processPath = Environment.ProcessPath;
-            return processPath is not null && Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? processPath : "dotnet";
         }
 
         /// <summary>The sample's build output beside this test project's (same configuration and framework).</summary>

@@ -63,7 +63,7 @@ public sealed class SampleServerUpstreamTests : IDisposable
     private static Process StartSample(string workingDirectory, Action<string> onLine, params string[] args)
     {
         // The working directory holds the development certificate the sample makes for STARTTLS.
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -83,6 +83,4 @@ public sealed class SampleServerUpstreamTests : IDisposable
         process.BeginErrorReadLine();
         return process;
     }
-
-    private static string DotnetHost() => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 }

@@ -106,7 +106,7 @@ public sealed class SampleServerProcessTests
         /// </summary>
         public static SampleProcess Start(string workingDirectory, IReadOnlyList<string> launcher, IReadOnlyDictionary<string, string> environment, params string[] args)
         {
-            var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : DotnetHost())
+            var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : DotnetHost.Path)
             {
                 WorkingDirectory = workingDirectory,
                 RedirectStandardOutput = true,
@@ -121,7 +121,7 @@ public sealed class SampleServerProcessTests
                     info.ArgumentList.Add(arg);
                 }
 
-                info.ArgumentList.Add(DotnetHost());
+                info.ArgumentList.Add(DotnetHost.Path);
             }
 
             info.ArgumentList.Add(SampleDll());
@@ -264,18 +264,6 @@ public sealed class SampleServerProcessTests
                     }
                 }
             }
-        }
-
-        private static string DotnetHost()
-        {
-            var hostPath = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-            if (!string.IsNullOrEmpty(hostPath) && File.Exists(hostPath))
-            {
-                return hostPath;
-            }
-
-            var processPath = Environment.ProcessPath;
-            return processPath is not null && Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? processPath : "dotnet";
         }
 
         /// <summary>
