@@ -155,9 +155,7 @@ internal sealed class UpstreamRelay(GatewayOptions options, ILogger<UpstreamRela
             return; // never reached the upstream, or already ended there (the content was sent)
         }
 
-        transaction.Envelope = null;
-        transaction.MailRefusal = null;
-        transaction.Accepted.Clear();
+        transaction.Envelope = null; // the next MAIL (BeginAsync) resets the rest
         try
         {
             using var timeout = new CancellationTokenSource(options.UpstreamTimeout);
@@ -300,13 +298,8 @@ internal sealed class UpstreamRelay(GatewayOptions options, ILogger<UpstreamRela
 
     private static async Task BeginAsync(UpstreamTransaction transaction, SmtpEnvelope envelope, CancellationToken cancellationToken)
     {
+        // The previous transaction, if any, was closed upstream by its end (EndAsync, or the content's own send).
         var client = transaction.Client;
-        if (transaction.Envelope is not null)
-        {
-            // A transaction the end hook did not close upstream (defensive; EndAsync normally has): start over there too.
-            await client.CommandAsync("RSET", cancellationToken);
-        }
-
         transaction.Envelope = envelope;
         transaction.Accepted.Clear();
         transaction.MailRefusal = CheckCapabilities(client, envelope);
